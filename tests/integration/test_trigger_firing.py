@@ -94,14 +94,14 @@ def test_forms_not_fired_by_the_coordinator_are_refused(pair: Any) -> None:  # n
         "CREATE FUNCTION log_it() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN INSERT INTO audit VALUES (coalesce(NEW.id, OLD.id) + 1000, TG_OP); RETURN NEW; END $$",
         # a BEFORE row trigger writing elsewhere: fired by the coordinator on the rows of an
         # INSERT ... VALUES before they are stored, and row by row for UPDATE and DELETE
-        # (executor/row_writes.py); refused where an INSERT's rows come from tables, for
-        # UPDATE ... FROM, and where a trigger changes the distribution column (the row
-        # would move)
+        # (executor/row_writes.py, UPDATE ... FROM too); refused where an INSERT's rows come
+        # from tables, and where a trigger changes the distribution column (the row would
+        # move)
         "CREATE TRIGGER b BEFORE INSERT OR UPDATE ON t FOR EACH ROW EXECUTE FUNCTION log_it()",
         "INSERT INTO t VALUES (90, 1), (91, 2) RETURNING id, v",
         ("INSERT INTO t SELECT id + 500, 1 FROM t WHERE id < 3", REFUSED),
         "UPDATE t SET v = 2 WHERE id = 90 RETURNING id, v",
-        ("UPDATE t SET v = 3 FROM x WHERE x.id = t.id", REFUSED),
+        "UPDATE t SET v = 3 FROM x WHERE x.id = t.id RETURNING t.id, t.v",  # (FROM: h-trig24)
         "CREATE FUNCTION move_it() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN NEW.id := NEW.id + 1000; RETURN NEW; END $$",
         "CREATE TRIGGER c_move BEFORE UPDATE ON t FOR EACH ROW WHEN (NEW.v = 77) EXECUTE FUNCTION move_it()",
         ("UPDATE t SET v = 77 WHERE id IN (90, 91)", REFUSED),
@@ -384,8 +384,8 @@ def test_row_by_row_writes_and_their_refusals(pair: Any) -> None:  # noqa: F811
         ("CREATE FUNCTION own(i int) RETURNS int LANGUAGE sql SET search_path FROM CURRENT "
          "AS $$ SELECT qty FROM stock2 WHERE item = i $$"),
         ("DELETE FROM t WHERE v > own(1)", REFUSED),
-        ("UPDATE t SET v = qty_of(1) FROM x WHERE x.id = t.id", REFUSED),
-        ("UPDATE t SET v = (SELECT max(qty) FROM stock2) + qty_of(1)", REFUSED),
+        "UPDATE t SET v = qty_of(1) FROM x WHERE x.id = t.id RETURNING t.id, t.v",  # (FROM: h-trig24)
+        "UPDATE t SET v = (SELECT max(qty) FROM stock2) + qty_of(1) RETURNING id, v",  # (h-trig24)
         "SELECT * FROM t ORDER BY id",
         "SELECT * FROM stock2 ORDER BY item",
     ])

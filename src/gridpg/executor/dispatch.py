@@ -141,6 +141,8 @@ class Dispatcher:
         if target is None:
             return False
         group, route = target
+        if route.writes and txn.is_instant_unread_in(self.coord.catalog_node):
+            await txn.read_block_instant(self.coord.catalog_node)  # (before the node joins)
         if route.block is not None and txn.in_block:
             await txn.read_block_instant(self.coord.catalog_node)
             if not self.runner.has_block_instant(route, group):

@@ -31,8 +31,8 @@ from gridpg.planner import delegation as delegation_shape
 from gridpg.planner import routines as body
 from gridpg.planner.delegation import Delegation
 from gridpg.sql import parse as sqlparse
-from gridpg.sql import plpgsql_upsert
-from gridpg.sql.quote import quote_literal
+from gridpg.sql import plpgsql_upsert, trigger_relation
+from gridpg.sql.quote import quote_ident, quote_literal
 
 if TYPE_CHECKING:
     from gridpg.executor.dispatch import Dispatcher, ExecRequest
@@ -1715,15 +1715,29 @@ class RoutineGuard:
 
         kind = sqlparse.node_type(tree)
         stmt = tree[kind]
-        if stmt.get("fromClause") or stmt.get("usingClause"):
-            return "it has FROM or USING", False, False
         if analyze.has_node(tree, "CurrentOfExpr"):
             return "it has WHERE CURRENT OF", False, False
         if firing_mod.moves_rows(tree, table):
             return "it sets the distribution column", False, False
         access = body.statement_access(tree)
-        if any(resolve(ref, path) != table for ref in access.all_relations()):
-            return "it reads other tables", False, False
+        # A statement reading other distributed tables (`WHERE id IN (SELECT ... FROM
+        # other)`, FROM / USING), or its own table beyond the target on a table spread over
+        # several nodes (a datanode would read only its shards), has its WHERE evaluated
+        # here: every row is read, and the statement runs on the temp copy with the loopback
+        # armed, so those tables are read whole through their shadows (h-trig24)
+        reads_elsewhere = bool(stmt.get("fromClause") or stmt.get("usingClause"))
+        own = 0
+        for ref in access.all_relations():
+            found = resolve(ref, path)
+            if found is None:
+                return "it reads tables that are not distributed", False, False
+            if found == table:
+                own += 1
+                continue
+            reads_elsewhere = True
+            tables.add(found.key)
+        if own > 1 and table.method != "replication":
+            reads_elsewhere = True
         if sequence_calls(stmt):
             return "it calls sequence functions", False, False
         calls = body.user_calls(access, registry.names, registry.row_argument_names)
@@ -1747,7 +1761,7 @@ class RoutineGuard:
         tables.add(table.key)
         where = stmt.get("whereClause")
         where_access = body.statement_access({"SelectStmt": {"whereClause": where}}) if where else None
-        where_here = where_access is not None and bool(
+        where_here = reads_elsewhere or where_access is not None and bool(
             body.user_calls(where_access, registry.names, registry.row_argument_names) or registry.operator_functions(where_access))
         # (the overloads the session's path finds first are those called; each one of them
         # that is VOLATILE makes the statement's code evaluated row by row)
@@ -1848,10 +1862,14 @@ class RoutineGuard:
         views = _view_resolver(dispatcher, snapshot)
 
         on_replicas = table.method == "replication" and len(table.groups) > 1
+        time_pinned: frozenset[int] = frozenset()
+        if on_replicas and await self._walk(dispatcher, registry, oids, set(), path, resolve,
+                                            visit=_replica_divergence) is not None:
+            time_pinned = await self._time_pinned(dispatcher, registry, oids, path, resolve, table.groups)
 
         def visit(routine: body.Routine, routine_access: body.Access, title: str) -> PgError | None:
             if on_replicas:
-                diverging = _replica_divergence(routine, routine_access, title)
+                diverging = _replica_divergence(routine, routine_access, title, time_pinned)
                 if diverging is not None:
                     return diverging
             error = _check(routine, routine_access, path, resolve, title, reads, views)
@@ -1868,6 +1886,40 @@ class RoutineGuard:
             if not set(table.groups) <= set(read.groups):
                 return refusal
         return None
+
+    async def _replica_walk(self, dispatcher: Dispatcher, registry: _Registry, oids: set[int],
+                            path: tuple[str, ...], resolve: body.Resolver,
+                            groups: tuple[str, ...]) -> PgError | None:
+        """`_replica_divergence` over the row-trigger code of REPLICATION tables on `groups`:
+        reads of now() and the like count only in code whose datanode copies do not read
+        the coordinator's instant (`time_pinned_copies`, asked only when the plain walk
+        refuses)."""
+        error = await self._walk(dispatcher, registry, oids, set(), path, resolve, visit=_replica_divergence)
+        if error is None:
+            return None
+        pinned = await self._time_pinned(dispatcher, registry, oids, path, resolve, groups)
+        if not pinned:
+            return error
+
+        def visit(routine: body.Routine, access: body.Access, title: str) -> PgError | None:
+            return _replica_divergence(routine, access, title, pinned)
+
+        return await self._walk(dispatcher, registry, oids, set(), path, resolve, visit=visit)
+
+    async def _time_pinned(self, dispatcher: Dispatcher, registry: _Registry, oids: set[int],
+                           path: tuple[str, ...], resolve: body.Resolver,
+                           groups: tuple[str, ...]) -> frozenset[int]:
+        """Of the trigger functions `oids` (only they: what they call is not rewritten), those
+        whose copies on `groups` read the transaction's time from the coordinator."""
+        found: list[body.Routine] = []
+
+        def collect(routine: body.Routine, access: body.Access, title: str) -> PgError | None:
+            if routine.oid in oids:
+                found.append(routine)
+            return None
+
+        await self._walk(dispatcher, registry, set(oids), set(), path, resolve, visit=collect)
+        return await time_pinned_copies(dispatcher, found, groups)
 
     async def _reach_by_loopback(self, dispatcher: Dispatcher, registry: _Registry, snapshot: CatalogSnapshot,
                                  triggers: list[Any], path: tuple[str, ...], resolve: body.Resolver,
@@ -2019,8 +2071,8 @@ class RoutineGuard:
                                 if t.method == "replication" and len(t.groups) > 1
                                 for oid in registry.row_trigger_functions_at.get(key, ())}
         if replica_code:
-            error = await self._walk(dispatcher, registry, replica_code, set(), path, resolve,
-                                     visit=_replica_divergence)
+            groups = tuple(sorted({g for t in on_nodes.values() if t.method == "replication" for g in t.groups}))
+            error = await self._replica_walk(dispatcher, registry, replica_code, path, resolve, groups)
             if error is not None:
                 return error
         reads: dict[tuple[str, str], tuple[DistTable, PgError]] = {}
@@ -2578,14 +2630,18 @@ def _view_resolver(dispatcher: Dispatcher, snapshot: CatalogSnapshot) -> body.Vi
     return view_of
 
 
-def _replica_divergence(routine: body.Routine, access: body.Access, title: str) -> PgError | None:
+def _replica_divergence(routine: body.Routine, access: body.Access, title: str,
+                        time_pinned: frozenset[int] = frozenset()) -> PgError | None:
     """The refusal of row-trigger code (and what it calls) each replica of a REPLICATION
-    table would compute differently, or None (a `_walk` visit)."""
+    table would compute differently, or None (a `_walk` visit). `time_pinned`: trigger
+    functions whose copies on the table's datanodes read now() and the like from the
+    coordinator's instant (sql/trigger_relation.py): those reads are the same on every
+    replica."""
     diverging = _diverging_call(access)
     if diverging is not None:
         return _refusal(title, f"it calls {diverging}(), which each replica of the table would compute "
                         "for itself")
-    clock = _reads_clock(routine)
+    clock = _reads_clock(routine, routine.oid in time_pinned)
     if clock is not None:
         return _refusal(title, f"it reads {clock}, the transaction's start on each replica, which "
                         "differs between them")
@@ -2611,10 +2667,50 @@ _CLOCK_WORDS = re.compile(r"\b(now|transaction_timestamp|statement_timestamp|cur
                           re.IGNORECASE)
 
 
-def _reads_clock(routine: body.Routine) -> str | None:
-    """The transaction-time call in a routine's body, as written, or None."""
-    found = _CLOCK_WORDS.search(body.body_text(routine.definition))
+def _reads_clock(routine: body.Routine, pinned: bool = False) -> str | None:
+    """The transaction-time call in a routine's body, as written, or None; `pinned`: one
+    that its datanodes' copies do not read from the coordinator's instant."""
+    text = body.body_text(routine.definition)
+    source = trigger_relation.body_source(routine.definition) if pinned else None
+    if source is not None:
+        text = trigger_relation.without_time_reads(source)
+    found = _CLOCK_WORDS.search(text)
     return found.group(0) if found else None
+
+
+_PINNED_COPY_SQL = ("SELECT p.prosrc LIKE {mark} FROM pg_catalog.pg_proc p "
+                    "WHERE p.oid = pg_catalog.to_regprocedure({signature})")
+
+
+async def time_pinned_copies(dispatcher: Dispatcher, routines: list[body.Routine],
+                             groups: tuple[str, ...]) -> frozenset[int]:
+    """The trigger functions (no arguments, PL/pgSQL) among `routines` whose copy on every
+    one of `groups` reads the transaction's time from the coordinator's instant
+    (sql/trigger_relation.py; a function made before gridpg rewrote them, or in the
+    running block, does not count). Read once per catalog epoch, function and node."""
+    coord = dispatcher.coord
+    epoch = coord.snapshot.epoch if coord.snapshot is not None else 0
+    cache: dict = coord.__dict__.setdefault("time_pinned_copies", {})
+    if len(cache) > 5000:
+        cache.clear()
+    out = set()
+    for routine in routines:
+        if routine.language.lower() != "plpgsql" or routine.signature or not _CLOCK_WORDS.search(
+                body.body_text(routine.definition)):
+            continue
+        signature = f"{quote_ident(routine.schema)}.{quote_ident(routine.name)}()"
+        pinned = True
+        for group in groups:
+            key = (epoch, group, routine.oid)
+            if key not in cache:
+                rows = await coord.internal_query(group, _PINNED_COPY_SQL.format(
+                    mark=quote_literal("%" + trigger_relation.PINNED_MARK + "%"),
+                    signature=quote_literal(signature)))
+                cache[key] = bool(rows) and rows[0][0] == "t"
+            pinned = pinned and cache[key]
+        if pinned:
+            out.add(routine.oid)
+    return frozenset(out)
 
 
 def is_volatile(routine: body.Routine) -> bool:

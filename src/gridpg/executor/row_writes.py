@@ -76,7 +76,9 @@ class _Statement:
         stmt.relation = ast.RangeVar(relname=_ROWS, schemaname="pg_temp", inh=True, relpersistence="p",
                                      alias=ast.Alias(aliasname=self.alias or stmt.relation.relname))
         self.on_copy = str(RawStream()(stmt))  # (an UPDATE: its SET; a DELETE: nothing)
-        self.where_here = firing.where_here and self.where is not None
+        # (FROM / USING without a WHERE joins too: evaluated here all the same)
+        joined = bool(getattr(stmt, "fromClause", None) or getattr(stmt, "usingClause", None))
+        self.where_here = firing.where_here and (self.where is not None or joined)
 
 
 async def run(dispatcher: Dispatcher, catalog: BackendConnection, firing: TriggerFiring,
@@ -268,7 +270,8 @@ async def _new_row(conn: BackendConnection, statement: _Statement, event: str, q
     """Row `n` as the client's statement makes it (UPDATE: its SET applied; DELETE: as it
     is), or None when the WHERE evaluated here does not take it."""
     ref = quote_ident(statement.alias) if statement.alias else statement.ref
-    where = f" WHERE {ref}.gp_n = {n}" + (f" AND ({statement.where})" if statement.where_here else "")
+    where = f" WHERE {ref}.gp_n = {n}" + (f" AND ({statement.where})" if statement.where_here and statement.where
+                                           else "")
     if event == "DELETE" and not statement.where_here:
         rows = await conn.query(f"SELECT {_row('r', qualified, columns)}::text FROM pg_temp.{_ROWS} AS r "
                                 f"WHERE r.gp_n = {n}")
@@ -286,7 +289,7 @@ async def _new_rows(conn: BackendConnection, statement: _Statement, event: str, 
     if event == "DELETE" and not statement.where_here:
         sql = f"SELECT r.gp_n, {_row('r', qualified, columns)}::text FROM pg_temp.{_ROWS} AS r"
     else:
-        where = f" WHERE {statement.where}" if statement.where_here else ""
+        where = f" WHERE {statement.where}" if statement.where_here and statement.where else ""
         sql = f"{statement.on_copy}{where} RETURNING {ref}.gp_n, {_row(ref, qualified, columns)}::text"
     return {int(n or 0): row or "" for n, row in await conn.query(sql)}
 

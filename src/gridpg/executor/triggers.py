@@ -53,7 +53,7 @@ from gridpg.planner import analyze
 from gridpg.planner import triggers as tg
 from gridpg.planner.routines import qualified_relations
 from gridpg.sql import parse as sqlparse
-from gridpg.sql import plpgsql_dynamic, plpgsql_upsert
+from gridpg.sql import plpgsql_dynamic, plpgsql_upsert, trigger_relation, xact_time
 from gridpg.sql.quote import quote_ident, quote_literal
 
 if TYPE_CHECKING:
@@ -296,13 +296,17 @@ async def run(dispatcher: Dispatcher, request: ExecRequest, firing: TriggerFirin
                 request = await _fire_before_rows(dispatcher, catalog, firing, twins, request)
             if firing.rows_here:
                 rows, output = await row_writes.run(dispatcher, catalog, firing, twins, request, tokens)
+                row_leaves = None
             elif firing.event == "TRUNCATE":
                 rows, output = [], await _truncate_on_datanodes(dispatcher, request, firing, tokens)
+                row_leaves = None
             else:
-                rows, output = await _run_on_datanodes(dispatcher, request, firing, tokens)
+                leaves = await _leaf_partitions(catalog, firing) if firing.after_row else None
+                rows, output, row_leaves = await _run_on_datanodes(dispatcher, request, firing, tokens, leaves)
             transition = await _load_transition_tables(catalog, firing, rows)
             if firing.after_row:
-                await _fire(dispatcher, catalog, firing, twins, firing.after_row, "AFTER", "ROW", rows)
+                await _fire(dispatcher, catalog, firing, twins, firing.after_row, "AFTER", "ROW", rows,
+                            row_leaves)
             await _fire(dispatcher, catalog, firing, twins, firing.after_statement, "AFTER", "STATEMENT",
                         [(None, None)])
             await _drop_transition_tables(catalog, transition)
@@ -425,10 +429,37 @@ async def _node_tokens(dispatcher: Dispatcher, firing: TriggerFiring) -> list[st
     return sorted(set(tokens))
 
 
+_LEAVES_SQL = """
+SELECT c.oid, n.nspname, c.relname, c.oid::pg_catalog.regclass::text
+FROM pg_catalog.pg_partition_tree({relid}::oid) t JOIN pg_catalog.pg_class c ON c.oid = t.relid
+JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace WHERE t.isleaf AND t.level > 0"""
+
+
+async def _leaf_partitions(conn: BackendConnection, firing: TriggerFiring) -> dict[str, tuple[int, str, str]] | None:
+    """For a write through a partitioned table: its leaf partitions by the name
+    `tableoid::regclass` gives them under the session's path, each (oid, schema, name) on
+    the catalog server; None for any other table. PostgreSQL fires a partitioned table's
+    row triggers as the partition's (cloned there): TG_TABLE_NAME, TG_RELID and
+    TG_TABLE_SCHEMA name the partition that holds the row (h-trig24: the audit trigger
+    recorded the parent's name)."""
+    if not firing.relid or firing.event not in ("INSERT", "UPDATE", "DELETE"):
+        return None
+    if firing.kept_off and firing.event == "UPDATE":
+        return None  # (rows moving between nodes: no tableoid to read; the parent's names)
+    await conn.settle()
+    rows = await conn.query(_LEAVES_SQL.format(relid=int(firing.relid)))
+    if not rows:
+        return None
+    return {text or "": (int(oid or 0), schema or "", name or "") for oid, schema, name, text in rows}
+
+
 async def _run_on_datanodes(dispatcher: Dispatcher, request: ExecRequest, firing: TriggerFiring,
-                            tokens: list[str]) -> tuple[list[tuple[str | None, str | None]], list[bytes]]:
+                            tokens: list[str], leaves: dict[str, tuple[int, str, str]] | None = None,
+                            ) -> tuple[list[tuple[str | None, str | None]], list[bytes],
+                                       list[tuple[int, str, str]] | None]:
     """The write on the datanodes, the triggers fired here kept off them; the (old, new)
-    rows it changed and what the client is to receive."""
+    rows it changed, what the client is to receive, and (`leaves`: the partitions of a
+    partitioned table, `_leaf_partitions`) the partition of each row."""
     from gridpg.executor import prepared
     from gridpg.executor.run import run_statement
 
@@ -439,10 +470,11 @@ async def _run_on_datanodes(dispatcher: Dispatcher, request: ExecRequest, firing
         await conn.settle()
         nodes.append(conn)
     await _set_skip(nodes, tg.skip_value(tokens))
-    sql, user_columns = with_returning(request.sql, firing.event)
+    sql, user_columns = with_returning(request.sql, firing.event, leaf=leaves is not None)
+    extra = 3 if leaves is not None else 2
     formats = list(request.result_formats)
     if len(formats) > 1:
-        formats += [0, 0]
+        formats += [0] * extra
     session = dispatcher.session
     saved, session.out = session.out, []
     try:
@@ -454,7 +486,19 @@ async def _run_on_datanodes(dispatcher: Dispatcher, request: ExecRequest, firing
     for conn in nodes:
         await conn.settle()
     await _set_skip(nodes, "")
-    return _split_output(captured, user_columns, request.simple)
+    if leaves is None:
+        return (*_split_output(captured, user_columns, request.simple), None)
+    found: list[str | None] = []
+    rows, out = _split_output(captured, user_columns, request.simple, found)
+    row_leaves = []
+    for text in found:
+        leaf = leaves.get(text or "")
+        if leaf is None:
+            raise PgError(FEATURE_NOT_SUPPORTED, f"gridpg cannot tell which partition of {firing.table.schema}."
+                          f"{firing.table.name} holds a row it wrote ({text}), to fire its triggers as that "
+                          "partition's")
+        row_leaves.append(leaf)
+    return rows, out, row_leaves
 
 
 async def _truncate_on_datanodes(dispatcher: Dispatcher, request: ExecRequest, firing: TriggerFiring,
@@ -478,8 +522,9 @@ async def _set_skip(nodes: list[BackendConnection], value: str) -> None:
                          f"{quote_literal(value)}, true)")
 
 
-def with_returning(sql: str, event: str) -> tuple[str, int | None]:
-    """The statement with the changed rows' old and new values returned last; and how many
+def with_returning(sql: str, event: str, leaf: bool = False) -> tuple[str, int | None]:
+    """The statement with the changed rows' old and new values returned last (`leaf`: and
+    then the partition holding each row, `tableoid::regclass` as text); and how many
     RETURNING columns the client asked for itself (None: no RETURNING)."""
     if event == "TRUNCATE":
         return sql, None
@@ -490,11 +535,14 @@ def with_returning(sql: str, event: str) -> tuple[str, int | None]:
     while toks and toks[-1].name == "ASCII_59":
         toks.pop()
     extra = "gp_old::text AS gp_old, gp_new::text AS gp_new"
+    if leaf:
+        extra += ", tableoid::pg_catalog.regclass::text AS gp_leaf"
     end = toks[-1].end + 1
     if not returning:
         return f"{sql[:end]} RETURNING WITH (OLD AS gp_old, NEW AS gp_new) {extra}", None
     if _names_old_or_new(returning):  # the client's own RETURNING old.x / new.x keeps them
-        return f"{sql[:end]}, old::text AS gp_old, new::text AS gp_new", len(returning)
+        more = ", tableoid::pg_catalog.regclass::text AS gp_leaf" if leaf else ""
+        return f"{sql[:end]}, old::text AS gp_old, new::text AS gp_new{more}", len(returning)
     keyword = next(t for t in toks if t.name == "RETURNING")
     text = (f"{sql[:keyword.end + 1]} WITH (OLD AS gp_old, NEW AS gp_new) {sql[keyword.end + 1:end]}, "
             f"{extra}")
@@ -514,22 +562,29 @@ def _names_old_or_new(node: object) -> bool:
     return False
 
 
-def _split_output(captured: list[bytes], user_columns: int | None,
-                  simple: bool) -> tuple[list[tuple[str | None, str | None]], list[bytes]]:
+def _split_output(captured: list[bytes], user_columns: int | None, simple: bool,
+                  leaves: list[str | None] | None = None,
+                  ) -> tuple[list[tuple[str | None, str | None]], list[bytes]]:
+    """The (old, new) rows and the client's messages; `leaves`: gets each row's partition
+    (a third added column)."""
     rows: list[tuple[str | None, str | None]] = []
     out: list[bytes] = []
+    added = 2 if leaves is None else 3
     for message in captured:
         kind = message[:1]
         if kind == b"T":
             columns = codec.parse_row_description(message[5:])
             if user_columns:
-                out.append(codec.build_row_description(columns[:-2]))
+                out.append(codec.build_row_description(columns[:-added]))
         elif kind == b"D":
             values = codec.parse_data_row(message[5:])
-            old, new = values[-2], values[-1]
+            old, new = values[-added], values[-added + 1]
             rows.append((old.decode() if old is not None else None, new.decode() if new is not None else None))
+            if leaves is not None:
+                leaf = values[-1]
+                leaves.append(leaf.decode() if leaf is not None else None)
             if user_columns:
-                out.append(codec.build_data_row(values[:-2]))
+                out.append(codec.build_data_row(values[:-added]))
         else:
             out.append(message)
     return rows, out
@@ -664,7 +719,9 @@ async def _new_rows(conn: BackendConnection, request: ExecRequest, table: DistTa
                 raise result.error
         else:
             await conn.simple_query(sql)
-        rows = await conn.query(f"SELECT r::text FROM {temp} AS r")
+        # (`r.*`: the whole row even when the table has a column named r, which `r` alone
+        # would read: the row came back NULL, "malformed record literal")
+        rows = await conn.query(f"SELECT (r.*)::text FROM {temp} AS r")
     finally:
         await conn.settle()
         if conn.txn_status != b"E":
@@ -741,7 +798,8 @@ async def _drop_transition_tables(conn: BackendConnection, names: list[str]) -> 
 
 async def _fire(dispatcher: Dispatcher, conn: BackendConnection, firing: TriggerFiring, twins: dict[str, str],
                 triggers: tuple[tuple[str, tg.Trigger], ...], timing: str, level: str,
-                rows: list[tuple[str | None, str | None]]) -> None:
+                rows: list[tuple[str | None, str | None]],
+                row_leaves: list[tuple[int, str, str]] | None = None) -> None:
     """Fire `triggers` for each row in order (statement level: once each, no row),
     through their twins on the catalog connection `conn` with the loopback armed."""
     if not triggers or not rows:
@@ -750,7 +808,7 @@ async def _fire(dispatcher: Dispatcher, conn: BackendConnection, firing: Trigger
     table = firing.table
     firings = [(e, tg.Firing(t, twins[t.name], firing.relid, table.schema, table.name)) for e, t in triggers]
     if firing.role is None:
-        await _fire_armed(dispatcher, conn, firing, firings, timing, level, rows)
+        await _fire_armed(dispatcher, conn, firing, firings, timing, level, rows, row_leaves)
         return
     # SECURITY DEFINER functions of one owner: their bodies run as the owner on the catalog
     # connection (set before arming: `$user` in the path is the owner's, as in PostgreSQL)
@@ -766,7 +824,7 @@ async def _fire(dispatcher: Dispatcher, conn: BackendConnection, firing: Trigger
     runner.loopback_role = firing.role
     runner.loopback_switched = set()
     try:
-        await _fire_armed(dispatcher, conn, firing, firings, timing, level, rows)
+        await _fire_armed(dispatcher, conn, firing, firings, timing, level, rows, row_leaves)
         state = runner.state  # (after an error the rollback puts them back)
         await conn.simple_query(f"SET LOCAL SESSION AUTHORIZATION {quote_ident(state.session_user)}; "
                                 f"SET LOCAL ROLE {'NONE' if state.role is None else quote_ident(str(state.role))}")
@@ -777,7 +835,8 @@ async def _fire(dispatcher: Dispatcher, conn: BackendConnection, firing: Trigger
 
 async def _fire_armed(dispatcher: Dispatcher, conn: BackendConnection, firing: TriggerFiring,
                       firings: list[tuple[str, tg.Firing]], timing: str, level: str,
-                      rows: list[tuple[str | None, str | None]]) -> None:
+                      rows: list[tuple[str | None, str | None]],
+                      row_leaves: list[tuple[int, str, str]] | None = None) -> None:
     runner = getattr(dispatcher.runner, "caller", dispatcher.runner)  # whose transaction it is
     table = firing.table
     qualified = f"{quote_ident(table.schema)}.{quote_ident(table.name)}"
@@ -786,12 +845,16 @@ async def _fire_armed(dispatcher: Dispatcher, conn: BackendConnection, firing: T
     runner.loopback_calls += 1
     try:
         batch: list[str] = []
-        for old, new in rows:
+        leaves = row_leaves if level == "ROW" and row_leaves is not None and len(row_leaves) == len(rows) else None
+        for n, (old, new) in enumerate(rows):
             if level == "STATEMENT":
                 batch.extend(tg.fire_sql([f], e, timing, level, qualified, None, None) for e, f in firings)
             else:
                 event = firing.row_event(old, new)
                 chosen = [f for e, f in firings if e == event]
+                if leaves is not None:  # (the partition's TG_TABLE_NAME, TG_RELID, TG_TABLE_SCHEMA)
+                    oid, schema, name = leaves[n]
+                    chosen = [dataclasses.replace(f, relid=oid, schema=schema, table=name) for f in chosen]
                 if chosen:
                     batch.append(tg.fire_sql(chosen, event, timing, level, qualified, new, old))
             if len(batch) >= 50:
@@ -829,9 +892,13 @@ async def arm_loopback(dispatcher: Dispatcher, conn: BackendConnection) -> str:
         # txn/transaction.py `_choose_decider`). Else that DDL's COMMIT failed (0A000).
         runner.txn.loopback_node = coord.catalog_node
     await conn.settle()
+    # (and the transaction's instant, which the twins read for now(): the catalog server's
+    # own transaction start is not the one the datanodes and the client's now() have)
+    instant = runner.txn.time_pins().transaction
     rows = await conn.query(
         "SELECT o, pg_catalog.set_config('search_path', gridpg.loopback_path(), true), "
-        f"pg_catalog.set_config('postgres_fdw.application_name', {quote_literal(tag)}, true) "
+        f"pg_catalog.set_config('postgres_fdw.application_name', {quote_literal(tag)}, true), "
+        f"pg_catalog.set_config({quote_literal(xact_time.SETTING)}, {quote_literal(instant)}, true) "
         "FROM (SELECT pg_catalog.current_setting('search_path') AS o) s")
     return rows[0][0] or ""
 
@@ -899,6 +966,9 @@ async def _twins_on(coord: Coordinator, firing: TriggerFiring, conn: BackendConn
         if firing.shadows:  # (`INSERT INTO app.audit ...`: the shadow of app.audit)
             schemas = schemas if schemas is not None else dict(await conn.query(_SCHEMAS_SQL))
             source = qualified_to_shadows(source, firing.shadows, schemas)
+        # (now() and the like: the instant the coordinator gives the whole transaction, as
+        # the datanodes' copies of trigger functions read it: h-trig24)
+        source = trigger_relation.pin_time_reads(source)
         name = tg.twin_name(int(oid or 0), source, "" if path is None else repr(path))
         names[int(oid or 0)] = name
         titles[name] = title or name

@@ -686,7 +686,7 @@ class Session:
         if target is None:
             return None
         group, form = target
-        if form.block is not None and not runner.has_block_instant(form, group):
+        if (form.block is not None or form.writes) and not runner.has_block_instant(form, group):
             return None  # (the block's instant to settle first: execute_portal awaits it)
         return form, group, description, payload[names_end:]
 

@@ -151,6 +151,9 @@ def _split_options(options: str) -> list[str]:
 _LOOPBACK_USED_SQL = "SELECT EXISTS (SELECT FROM gridpg.postgres_fdw_get_connections() WHERE used_in_xact)"
 
 
+# A statement that may write rows (and so fire triggers): its first keyword.
+_WRITES = re.compile(r"\s*(\(\s*)*(WITH|INSERT|UPDATE|DELETE|MERGE|COPY)\b", re.IGNORECASE)
+
 class StatementRunner:
     """Runs the statements of one session."""
 
@@ -826,7 +829,12 @@ class StatementRunner:
         inet_client_addr(), pg_backend_pid() and the like, the client connection's
         (sql/connection_values.py)."""
         sql = self.pin_connection_values(sql)
-        if self.txn.in_block and xact_time.statement_mentions_time(sql):
+        # (a write in a block whose catalog server joined before the instant was read reads
+        # it first: the trigger functions it fires on the datanodes read the instant from
+        # their setting, sql/trigger_relation.py, and the block's later now() must be that
+        # same instant; h-trig24)
+        if self.txn.in_block and (xact_time.statement_mentions_time(sql) or (
+                _WRITES.match(sql) and self.txn.is_instant_unread_in(self.coord.catalog_node))):
             self.txn.ensure_not_failed()
             await self.txn.read_block_instant(self.coord.catalog_node)
         return xact_time.pin_times(sql, self.txn.start_statement())
@@ -1086,9 +1094,13 @@ class StatementRunner:
 
     def has_block_instant(self, route: RoutedStatement, group: str) -> bool:
         """Whether `route` may run on `group` as it is, with no waiting: it reads no
-        transaction time, or runs outside a block, or the node has (or gets as it joins) the
-        block's settled instant (`DistributedTransaction.has_block_instant`)."""
+        transaction time, or runs outside a block, or the node has (or gets as it joins)
+        the block's settled instant (`DistributedTransaction.has_block_instant`); and it is
+        no write in a block whose catalog server holds the instant unread (its trigger
+        functions read the instant: `is_instant_unread_in`)."""
         txn = self.txn
+        if route.writes and txn.is_instant_unread_in(self.coord.catalog_node):
+            return False
         return route.block is None or not txn.in_block or txn.has_block_instant(group, self.coord.catalog_node)
 
     async def execute_cycle(self, route: RoutedStatement, group: str, bind_tail: bytes) -> None:

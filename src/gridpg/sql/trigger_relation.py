@@ -27,6 +27,7 @@ from typing import Any
 from pglast import parser as pgparser
 
 from gridpg.sql.parse import scan_code
+from gridpg.sql.xact_time import SETTING as XACT_SETTING
 
 SHARD_SCHEMA = "gridpg_shards"
 
@@ -66,17 +67,18 @@ def for_datanodes(create_sql: str, tree: dict[str, Any]) -> str | None:
 
 
 def rewrite_body(source: str) -> str | None:
-    """A PL/pgSQL body with each read of a TG_ relation variable replaced; None when it
-    reads none (or declares a variable of that name itself, which then hides it)."""
+    """A PL/pgSQL body with each read of a TG_ relation variable and of the transaction's
+    time replaced; None when it reads none (a TG_ variable that the body declares itself,
+    which then hides it, is left alone)."""
     try:
         toks = scan_code(source)
     except pgparser.ParseError:
         return None
     names = [_identifier(source, t) if t.name == "IDENT" else None for t in toks]
+    cuts = _time_cuts(source, toks, names)
     if any(toks[i - 1].name in ("DECLARE", "ASCII_59") and names[i] in _REPLACEMENTS
            for i in range(1, len(toks))) and any(t.name == "DECLARE" for t in toks):
-        return None  # a declaration of that name: the user's own variable
-    cuts = []
+        return _cut(source, cuts)  # a declaration of that name: the user's own variable
     for i, tok in enumerate(toks):
         if names[i] not in _REPLACEMENTS:
             continue
@@ -85,11 +87,97 @@ def rewrite_body(source: str) -> str | None:
         if i + 1 < len(toks) and toks[i + 1].name in ("ASCII_46", "COLON_EQUALS"):
             continue
         cuts.append((tok.start, tok.end + 1, _REPLACEMENTS[names[i]]))
+    return _cut(source, cuts)
+
+
+def pin_time_reads(source: str) -> str:
+    """A PL/pgSQL body with its reads of the transaction's time replaced alone (the twins
+    the coordinator fires on its catalog server, executor/triggers.py: their TG_ values
+    are the user table's already); `source` itself when it has none."""
+    try:
+        toks = scan_code(source)
+    except pgparser.ParseError:
+        return source
+    names = [_identifier(source, t) if t.name == "IDENT" else None for t in toks]
+    return _cut(source, _time_cuts(source, toks, names)) or source
+
+
+def without_time_reads(source: str) -> str:
+    """A PL/pgSQL body with the reads of the transaction's time that the datanodes' copies
+    and the twins read from the coordinator's instant taken out (what is left may still
+    read other clocks: statement_timestamp(), a 'now' literal)."""
+    try:
+        toks = scan_code(source)
+    except pgparser.ParseError:
+        return source
+    names = [_identifier(source, t) if t.name == "IDENT" else None for t in toks]
+    cuts = [(begin, finish, "") for begin, finish, _ in _time_cuts(source, toks, names)]
+    return _cut(source, cuts) or source
+
+
+def body_source(create_sql: str) -> str | None:
+    """The body of a CREATE FUNCTION text (pg_get_functiondef's) as its source, unquoted;
+    None for a form without one (`_body_span`)."""
+    span = _body_span(create_sql)
+    if span is None:
+        return None
+    start, end, quote = span
+    source = create_sql[start:end]
+    return source.replace("''", "'") if quote == "'" else source
+
+
+PINNED_MARK = f"current_setting('{XACT_SETTING}', true)"
+
+
+def _cut(source: str, cuts: list[tuple[int, int, str]]) -> str | None:
     if not cuts:
         return None
-    for begin, finish, text in reversed(cuts):
+    for begin, finish, text in sorted(cuts, reverse=True):
         source = source[:begin] + text + source[finish:]
     return source
+
+
+# The transaction's time as the coordinator fixed it for the whole distributed transaction
+# (sql/xact_time.py: `SET LOCAL gridpg.xact_now` with each node's BEGIN), else this
+# server's own transaction start (a transaction the coordinator did not open, a RESET ALL)
+_INSTANT = (f"(CASE WHEN pg_catalog.current_setting('{XACT_SETTING}', true) <> '' "
+            f"THEN pg_catalog.current_setting('{XACT_SETTING}', true)::pg_catalog.timestamptz "
+            "ELSE pg_catalog.now() END)")
+# keyword -> the type the instant is cast to (PostgreSQL's SQLValueFunction results)
+_TIME_KEYWORDS = {"CURRENT_TIMESTAMP": "pg_catalog.timestamptz", "CURRENT_DATE": "pg_catalog.date",
+                  "CURRENT_TIME": "pg_catalog.timetz", "LOCALTIMESTAMP": "pg_catalog.timestamp",
+                  "LOCALTIME": "pg_catalog.time"}
+_TIME_CALLS = frozenset({"now", "transaction_timestamp"})
+
+
+def _time_cuts(source: str, toks: list[Any], names: list[str | None]) -> list[tuple[int, int, str]]:
+    """Where the body reads the transaction's time (`now()`, `transaction_timestamp()`,
+    `pg_catalog.now()`, CURRENT_TIMESTAMP, CURRENT_DATE, LOCALTIMESTAMP, ... with or without a
+    precision): each replaced by the coordinator's instant, so a BEFORE ROW trigger setting
+    `NEW.updated_at := now()` stores one value on every datanode and every replica, the
+    value the client's own now() answers (h-trig24). statement_timestamp() and the clock
+    functions are not the transaction's and stay as written."""
+    cuts = []
+    n = len(toks)
+    for i, tok in enumerate(toks):
+        if tok.name in _TIME_KEYWORDS:
+            if i > 0 and toks[i - 1].name == "ASCII_46":
+                continue
+            end, cast = tok.end + 1, _TIME_KEYWORDS[tok.name]
+            if i + 3 < n and toks[i + 1].name == "ASCII_40" and toks[i + 2].name == "ICONST" \
+                    and toks[i + 3].name == "ASCII_41":
+                end = toks[i + 3].end + 1
+                cast += f"({source[toks[i + 2].start:toks[i + 2].end + 1]})"
+            cuts.append((tok.start, end, f"({_INSTANT}::{cast})"))
+        elif names[i] in _TIME_CALLS and i + 2 < n and toks[i + 1].name == "ASCII_40" \
+                and toks[i + 2].name == "ASCII_41":
+            start = tok.start
+            if i > 0 and toks[i - 1].name == "ASCII_46":
+                if i < 2 or names[i - 2] != "pg_catalog":
+                    continue  # another schema's function of that name
+                start = toks[i - 2].start
+            cuts.append((start, toks[i + 2].end + 1, _INSTANT))
+    return cuts
 
 
 def _identifier(source: str, tok: Any) -> str:

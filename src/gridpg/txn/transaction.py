@@ -422,6 +422,12 @@ class DistributedTransaction:
         if part is None or part.conn.is_closed or part.conn.txn_status == b"I":
             self.xact_stamp_read = True  # the coordinator's clock, used from now on
             return
+        if any(p.instant is not None and p.instant == self.xact_stamp for p in self.participants.values()):
+            # datanodes joined with the coordinator's clock already: the trigger functions
+            # they fired stored it (sql/trigger_relation.py), so it stays the block's now()
+            # (what the catalog server evaluates itself may then differ; h-trig24)
+            self.xact_stamp_read = True
+            return
         conn = await self.connection(catalog_node, wants_block=True)
         rows = await conn.query(xact_time.READ_TRANSACTION_START)
         if rows and rows[0][0]:
@@ -429,6 +435,15 @@ class DistributedTransaction:
             if self.statement_pins is not None:  # the running statement's, read again
                 self.statement_pins = xact_time.TimePins(self.xact_stamp, self.statement_pins.statement)
         self.xact_stamp_read = True
+
+    def is_instant_unread_in(self, catalog_node: str) -> bool:
+        """Whether the block's catalog server joined it before its instant was settled: a
+        write then reads the instant there (`read_block_instant`) before datanodes join
+        and get it for their trigger functions (h-trig24)."""
+        if not self.in_block or self.xact_stamp_read:
+            return False
+        part = self.participants.get(catalog_node)
+        return part is not None and not part.conn.is_closed and part.conn.txn_status != b"I"
 
     def has_block_instant(self, node: str, catalog_node: str) -> bool:
         """Whether a statement reading the block's instant from the node's setting
@@ -703,11 +718,17 @@ class DistributedTransaction:
         (None: none, or a RESET ALL it replays removed it again)."""
         in_block = self.state is not TxnState.IDLE  # (self.in_block, read once)
         instant = self.xact_stamp if in_block and labeled and self.xact_stamp is not None else None
+        given = instant
+        if not in_block and labeled:
+            # A transaction of one statement: the statement's instant, which the
+            # coordinator pins its now() to, given too, for the trigger functions the
+            # datanodes fire (sql/trigger_relation.py reads it there; h-trig24)
+            given = self.time_pins().transaction or None
         if labeled and self.gxid is not None and not self.savepoints and not self.local_settings \
                 and self.imported_snapshot is None:
             # The usual opening (BEGIN and the two labels, nothing replayed): its Query and
             # the node's answer built once per transaction, not once per node joining.
-            key = (self.gxid, self.begin_sql if in_block else "BEGIN", instant)
+            key = (self.gxid, self.begin_sql if in_block else "BEGIN", given)
             opening = self._opening
             if opening is None or opening[0] != key:
                 opening = self._opening = _build_opening(key, self.coordinator)
@@ -721,8 +742,8 @@ class DistributedTransaction:
             sql.append(f"SET LOCAL application_name = {quote_literal(label)}")
         # The block's instant for statements that read it (sql/xact_time.py), before any
         # savepoint: no ROLLBACK TO undoes it. In the same message: no round trip.
-        if instant is not None:
-            sql.append(f"SET LOCAL {xact_time.SETTING} = {quote_literal(instant)}")
+        if given is not None:
+            sql.append(f"SET LOCAL {xact_time.SETTING} = {quote_literal(given)}")
         done = 0
         imported = self.imported_snapshot.get(conn.node) if self.imported_snapshot is not None and in_block else None
         if imported is not None:  # (before any query, after the isolation it needs)
@@ -1403,6 +1424,7 @@ class DistributedTransaction:
         self.state = TxnState.IDLE
         self.begin_sql = "BEGIN"
         self.xact_stamp = None
+        self.statement_pins = None  # (the next transaction's statement takes its own)
         self.instant_reset = False
         self.isolation = None
         self.moved_since = None
