@@ -58,6 +58,7 @@ class _ViewShape:
     columns: list[tuple[str, str | None]]
     defaults: dict[str, str]  # view column -> its own default (ALTER VIEW ... SET DEFAULT)
     hidden: tuple[str, ...] = ()  # defaults of views below of columns this view does not show
+    levels: int = 1  # views from this one down to the table
 
     def shows(self, table_column: str) -> str | None:
         return next((v for v, t in self.columns if t == table_column), None)
@@ -68,6 +69,7 @@ class _ViewShape:
 
 async def insert_through_view(dispatcher: Dispatcher, request: ExecRequest, tree: dict[str, Any],
                               view: tuple[str, str], target: DistTable) -> None:
+    from gridpg.executor import dml
     from gridpg.executor.multi import _ensure_plain_view, in_sent_order, scatter
 
     await _ensure_plain_view(dispatcher, *view, events=4)  # (INSERT)
@@ -89,9 +91,12 @@ async def insert_through_view(dispatcher: Dispatcher, request: ExecRequest, tree
     user_value = body.get("override") == "OVERRIDING_USER_VALUE"
     if user_value:
         _identity_values_to_default(shape, columns, head, rows)
-    added = _sequence_columns(view, shape, columns, head, rows)
+    hidden: list[TableColumn] = []
+    added = _sequence_columns(view, shape, columns, head, rows, hidden)
+    if hidden:  # (refused, as _sequence_columns would, unless the table itself may take it)
+        await _ensure_table_takes_it(dispatcher, view, target, shape, head, tail, hidden[0])
     _null_keys_spelled(target, shape, columns, head, rows)
-    if target.method not in ("replication", "roundrobin"):
+    if target.method not in ("replication", "roundrobin") and not any(c.name == target.column for c in hidden):
         for items in rows:  # before any sequence value is taken: a refused INSERT takes none
             _ensure_routable(view, target, shape, head, [v for v, _ in added], items)
     routed = []
@@ -104,10 +109,21 @@ async def insert_through_view(dispatcher: Dispatcher, request: ExecRequest, tree
             else:
                 items.append(value)
         names = head + [v for v, _ in added if v not in head]
-        routed.append((await _group(dispatcher, request, target, shape, names, items), items))
+        if not hidden:
+            routed.append((await _group(dispatcher, request, target, shape, names, items), items))
+            continue
+        for column in hidden:  # (the table's own columns: may be the distribution column)
+            items.append(str((await next_values(dispatcher, column.sequence or "", 1))[0]))
+        mapped = [shape.base(n) or "\0" + n for n in names] + [c.name for c in hidden]
+        routed.append((await dml._group_of_row(dispatcher, request, target, mapped, items), items))
     names = head + [v for v, _ in added if v not in head]
-    fragments = _fragments(body, view, target, names, routed, tail,
-                           any(c.identity == "a" or user_value and c.identity for _, c in added))
+    written = view
+    if hidden:  # the view's table itself, by its own column names
+        written = (target.schema, target.name)
+        names = [shape.base(n) or n for n in names] + [c.name for c in hidden]
+    given = [c for _, c in added] + hidden
+    fragments = _fragments(body, written, target, names, routed, tail,
+                           any(c.identity == "a" or user_value and c.identity for c in given))
     plan = PushdownPlan(tuple(fragments), True)
     oids = request.param_oids
     if not request.simple and request.params:
@@ -188,7 +204,7 @@ def _over(top: _ViewShape, inner: _ViewShape) -> _ViewShape:
             defaults[v] = inner.defaults[t]
     shown = {t for _, t in top.columns}
     hidden = inner.hidden + tuple(d for c, d in inner.defaults.items() if c not in shown)
-    return _ViewShape(columns, defaults, hidden)
+    return _ViewShape(columns, defaults, hidden, inner.levels + 1)
 
 
 def _rows(sql: str, body: dict[str, Any], shape: _ViewShape) -> tuple[list[str], list[list[str]], str]:
@@ -278,10 +294,11 @@ def _identity_values_to_default(shape: _ViewShape, columns: list[TableColumn], h
 
 
 def _sequence_columns(view: tuple[str, str], shape: _ViewShape, columns: list[TableColumn],
-                      head: list[str], rows: list[list[str]]) -> list[tuple[str, TableColumn]]:
+                      head: list[str], rows: list[list[str]],
+                      hidden: list[TableColumn] | None = None) -> list[tuple[str, TableColumn]]:
     """The view columns to fill from the GTM: those showing a table column with a sequence
     default that the INSERT omits or sets to DEFAULT (and the view gives no default of
-    its own)."""
+    its own). A sequence column the view does not show goes to `hidden` (None: refused)."""
     out = []
     for column in columns:
         if not column.sequence:
@@ -289,6 +306,9 @@ def _sequence_columns(view: tuple[str, str], shape: _ViewShape, columns: list[Ta
         shown = shape.shows(column.name)
         given = shown in head if shown else False
         if given and not any(row[head.index(shown)].upper() == "DEFAULT" for row in rows if shown):
+            continue
+        if shown is None and hidden is not None:
+            hidden.append(column)
             continue
         if shown is None:
             raise PgError(FEATURE_NOT_SUPPORTED,
@@ -311,6 +331,40 @@ def _sequence_columns(view: tuple[str, str], shape: _ViewShape, columns: list[Ta
                           f'gridpg cannot INSERT through view "{view[1]}": a view below it gives a column '
                           "a default calling nextval(), which a datanode would take from its own copy")
     return out
+
+
+async def _ensure_table_takes_it(dispatcher: Dispatcher, view: tuple[str, str], target: DistTable,
+                                 shape: _ViewShape, head: list[str], tail: str, column: TableColumn) -> None:
+    """An INSERT through a view that does not show a sequence column of its table (Pagila's
+    `family_films` without `film_id`) runs as the INSERT into the table PostgreSQL's
+    rewriter makes of it, the column given the GTM's value: a datanode's own copy of the
+    sequence is not the cluster's. Only where that is exactly PostgreSQL's INSERT: one view
+    straight over the table, every column given a column of the table, no default of the
+    view's own left to apply, no CHECK OPTION, no RETURNING or ON CONFLICT (they name the
+    view's columns), and the session may insert into the table itself, which has no row
+    security (through the view, the view owner's rights apply). Else 0A000, as before."""
+    reason = None
+    if shape.levels != 1 or shape.hidden:
+        reason = "it is a view over another view"
+    elif any(shape.base(n) is None for n in head) or any(n not in head for n in shape.defaults):
+        reason = "it gives columns defaults of its own or computes them"
+    elif tail.strip().rstrip(";").strip():
+        reason = "the INSERT has RETURNING or ON CONFLICT"
+    else:
+        conn = await dispatcher.runner.txn.connection(dispatcher.coord.catalog_node, wants_block=False)
+        table = quote_literal(quote_qualified(target.schema, target.name))
+        rows = await conn.query(
+            f"SELECT pg_catalog.has_table_privilege(pg_catalog.to_regclass({table}), 'INSERT'), "
+            f"(SELECT c.relrowsecurity FROM pg_catalog.pg_class c WHERE c.oid = pg_catalog.to_regclass({table})), "
+            "(SELECT EXISTS (SELECT 1 FROM pg_catalog.unnest(c.reloptions) o WHERE o LIKE 'check\\_option=%') "
+            f"FROM pg_catalog.pg_class c WHERE c.oid = pg_catalog.to_regclass({quote_literal(quote_qualified(*view))}))")
+        if not rows or rows[0] != ("t", "f", "f"):
+            reason = "it has a CHECK OPTION, or the table row security or rights of its own"
+    if reason is not None:
+        raise PgError(FEATURE_NOT_SUPPORTED,
+                      f'gridpg cannot INSERT through view "{view[1]}": it does not show column '
+                      f'"{column.name}", whose default takes a value from a cluster-wide sequence, and {reason}',
+                      hint="add the column to the view, or insert into the table")
 
 
 def _ensure_no_sequence_default(view: tuple[str, str], column: str, default: str) -> None:
