@@ -15,6 +15,7 @@ RETURNING rows are relayed and their counts summed into one `MERGE n`.
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any
 
 from gridpg.errors import FEATURE_NOT_SUPPORTED, PgError
@@ -63,12 +64,39 @@ async def run(dispatcher: Dispatcher, request: ExecRequest, plan: MergeStagedPla
             own = [c for c in columns if not c.startswith(SEQUENCE_PREFIX)]
             node_sql = with_sequence_values(node_sql, plan.alias, plan.sequences, plan.target_columns, own)
         replicated = target.method == "replication"
+        after = None
+        if plan.moved_inserts:
+            node_sql, after = await _moving_inserts(dispatcher, plan, target, node_sql)
         await scatter(dispatcher, bare, PushdownPlan(tuple(Fragment(g, node_sql) for g in target.groups), True),
-                      relay_groups={target.groups[0]} if replicated else None, commit=False)
+                      relay_groups={target.groups[0]} if replicated else None, commit=False, after=after)
         for group in target.groups:
             conn = await txn.connection(group, wants_block=True)
             await conn.settle()
             await conn.simple_query(f"DROP TABLE {stage}")
+
+
+async def _moving_inserts(dispatcher: Dispatcher, plan: MergeStagedPlan, target: DistTable,
+                          node_sql: str) -> tuple[str, Callable[[], Awaitable[int]]]:
+    """The node statement writing the moved INSERT actions' rows into outboxes
+    (executor/merge_moves.py), and the step moving them after it (its count of rows)."""
+    from gridpg.executor import merge_moves
+    from gridpg.planner.merge_staged import with_moved_inserts
+
+    catalog = await dispatcher.runner.txn.connection(dispatcher.coord.catalog_node, wants_block=False)
+    key = await _key_type(catalog, (target.schema, target.name), target.column)
+    if key is None:
+        raise PgError(FEATURE_NOT_SUPPORTED, "MERGE ... INSERT of rows belonging on other nodes into a table "
+                      f"distributed by a column of type {target.column_type} is not supported by gridpg")
+    names = merge_moves.scratch_names(dispatcher, len(plan.moved_inserts))
+    node_sql, shapes = with_moved_inserts(node_sql, plan.moved_inserts, [outbox for outbox, _ in names])
+    boxes = [merge_moves.Outbox(outbox, inbox, columns, overriding)
+             for (outbox, inbox), (columns, overriding) in zip(names, shapes)]
+    await merge_moves.create_boxes(dispatcher, target, boxes)
+
+    async def after() -> int:
+        return await merge_moves.move_rows(dispatcher, target, boxes, key[0])
+
+    return node_sql, after
 
 
 async def _stage_source(dispatcher: Dispatcher, plan: MergeStagedPlan, target: DistTable) -> tuple[str, list[str]]:

@@ -549,13 +549,32 @@ def merge_statement(sql: str, body: dict[str, Any],
         return staged_merge(sql, target)  # (refuses what no plan can run)
     alias = source.get("alias", {}).get("aliasname")
     source_col = _merge_source_column(body, resolved[0], target, alias)
-    if source_col is None:
+    if source_col is None or not _inserts_keep_key(body, alias, source_col, target.column):
         return staged_merge(sql, target)
     toks = sqlparse.tokens(sql)
     using_at = top_level_keywords(sql, toks, ("using",))[0]
     on_at = top_level_keywords(sql, toks, ("on",))[0]
     source_text = sql[using_at + len("using"):on_at]
     return MergeStatementPlan(sql, target, None, source_text, alias, source_col)
+
+
+def _inserts_keep_key(body: dict[str, Any], alias: str | None, source_col: str, column: str | None) -> bool:
+    """Whether every INSERT action gives the distribution column the source column the ON
+    condition equates it with (`alias.col` or the bare `col`): its rows then belong on the
+    node of their source values, the one the whole MERGE runs on. Any other value, or no
+    column list, is left to the staged plan, which moves rows of other nodes there."""
+    for clause in body.get("mergeWhenClauses", []):
+        when = clause.get("MergeWhenClause", {})
+        if when.get("commandType") != "CMD_INSERT":
+            continue
+        names = [t.get("ResTarget", {}).get("name") for t in when.get("targetList", [])]
+        values = when.get("values") or []
+        if column not in names or names.index(column) >= len(values):
+            return False
+        value = analyze.column_ref(values[names.index(column)])
+        if value not in ((alias, source_col), (source_col,)):
+            return False
+    return True
 
 
 def _merge_source_column(body: dict[str, Any], target_ref: Resolved, target: DistTable,
