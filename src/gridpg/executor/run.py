@@ -96,10 +96,35 @@ async def run_statement(dispatcher: Dispatcher, request: ExecRequest) -> None:
     except PgError as exc:
         if exc.sqlstate == FEATURE_NOT_SUPPORTED:
             await ensure_postgres_accepts(dispatcher, request)
+            if await _run_with_scalars_first(dispatcher, request, lowered):
+                return
         raise
     if large_objects.may_touch(lowered) and await large_objects.run_if_large_object(dispatcher, request, plan):
         return
     await execute(dispatcher, request, plan)
+
+
+async def _run_with_scalars_first(dispatcher: Dispatcher, request: ExecRequest, lowered: str) -> bool:
+    """A MERGE or UPDATE refused for its sub-selects (a MERGE's outside its source, an
+    UPDATE's giving the distribution column its new value): its uncorrelated scalar
+    sub-selects over distributed tables run first, each once, and the write runs with
+    their values in place (planner/subplans.split_write_scalars), planned anew: what
+    still cannot run is refused then. False: it has none (the refusal stands)."""
+    from gridpg.executor import subplans
+
+    if "merge" not in lowered and "update" not in lowered or "select" not in lowered:
+        return False
+    try:
+        kind = sqlparse.node_type(sqlparse.parse_tree(request.sql))
+    except PgError:
+        return False
+    if kind not in ("MergeStmt", "UpdateStmt"):
+        return False
+    recursive = await subplans.plan_recursive(dispatcher, request.sql, writes=True)
+    if isinstance(recursive, str):
+        return False
+    await subplans.run_recursive(dispatcher, request, recursive)
+    return True
 
 
 # What EXPLAIN (without ANALYZE) takes: it analyses and plans them and runs nothing.
