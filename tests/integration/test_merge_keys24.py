@@ -6,6 +6,9 @@ with plain PostgreSQL statement by statement, from both coordinators:
   rowsecurity.sql: `ON did = s.sdid ... INSERT VALUES (12, ...)`): the datanode refused
   the row (23514); now it is moved to its own node (executor/merge_moves.py), where a
   duplicate key is PostgreSQL's 23505 and an error leaves nothing written;
+* sub-selects over distributed tables in a MERGE outside its source (WHEN conditions,
+  UPDATE SET, INSERT VALUES) and as an UPDATE's new distribution value: refused (0A000);
+  the uncorrelated ones now run first, once (planner/subplans.split_write_scalars).
 """
 
 from __future__ import annotations
@@ -101,11 +104,77 @@ def test_merge_insert_of_another_key_moves_the_row(gridpg_cluster: Cluster, plai
     assert grid[2] == "23505" and grid[9] == "23505"  # the duplicates were found where they live
 
 
-def test_merge_moved_insert_with_returning_is_refused(gridpg_cluster: Cluster, schema: str) -> None:
-    """RETURNING of a moved row is not built: a clear 0A000, nothing written."""
+def test_merge_moved_insert_with_returning(gridpg_cluster: Cluster, schema: str) -> None:
+    """RETURNING of a row that must move is not built: a clear 0A000 at run time, nothing
+    written; the rows that stay on their node return as in PostgreSQL (rowsecurity.sql:997,
+    merge.sql:1766 insert such rows)."""
     with psycopg.connect(gridpg_cluster.dsn(0), autocommit=True) as conn:
         conn.execute(f"SET search_path TO {schema}")
         run_setup(conn, SETUP[:1], True)
-        assert answer(conn, "MERGE INTO doc d USING (SELECT 9999 AS x) s ON d.did = s.x WHEN NOT MATCHED "
-                            "THEN INSERT VALUES (8888, 1, 'r') RETURNING merge_action(), d.*") == "0A000"
-        assert answer(conn, "SELECT count(*) FROM doc") == [(0,)]
+        answers = [answer(conn, f"MERGE INTO doc d USING (SELECT {x} AS x) s ON d.did = s.x WHEN NOT MATCHED "
+                                f"THEN INSERT VALUES ({x + 1000}, 1, 'r') RETURNING merge_action(), d.did")
+                   for x in range(1, 13)]
+        kept = [a for a in answers if a != "0A000"]
+        assert kept and len(kept) < len(answers), answers  # both kinds met
+        assert all(a == [("INSERT", x + 1000)] for x, a in zip(range(1, 13), answers) if a != "0A000")
+        assert answer(conn, "SELECT count(*) FROM doc") == [(len(kept),)]
+
+
+SUB_SETUP = [
+    "CREATE TABLE doc (did int PRIMARY KEY, cid int, dnotes text) DISTRIBUTE BY HASH (did)",
+    "CREATE TABLE cat (cid int PRIMARY KEY, cname text) DISTRIBUTE BY HASH (cid)",
+    "CREATE TABLE rcat (cid int PRIMARY KEY, cname text) DISTRIBUTE BY REPLICATION",
+    "CREATE TABLE src (sid int, v int) DISTRIBUTE BY HASH (v)",
+    "INSERT INTO doc SELECT g, g % 3, 'n' || g FROM generate_series(1, 10) g",
+    "INSERT INTO cat VALUES (11, 'novel'), (22, 'science'), (33, 'tech'), (44, 'manga')",
+    "INSERT INTO rcat SELECT * FROM cat",
+    "INSERT INTO src SELECT g, g * 10 FROM generate_series(5, 15) g",
+]
+
+SUB_SELECTS: list[tuple[int, str]] = [
+    # rowsecurity.sql:979's shape: the new value from a sub-select of a distributed table
+    (0, "MERGE INTO doc d USING (SELECT 1 AS sdid) s ON did = s.sdid WHEN MATCHED THEN "
+        "UPDATE SET dnotes = 'm7', cid = (SELECT cid FROM cat WHERE cname = 'tech')"),
+    (1, "MERGE INTO doc d USING src s ON d.did = s.sid "
+        "WHEN MATCHED AND d.cid < (SELECT avg(cid) / 20 FROM cat) THEN UPDATE SET cid = (SELECT max(cid) FROM cat) "
+        "WHEN NOT MATCHED AND s.v > (SELECT min(cid) * 10 FROM cat) THEN "
+        "INSERT VALUES (s.sid, (SELECT count(*) FROM cat), 'new')"),
+    (0, DOC),
+    (1, "MERGE INTO doc d USING src s ON d.did = s.sid WHEN MATCHED THEN UPDATE SET cid = (SELECT cid FROM cat)"),
+    (0, TOTALS),
+    # an UPDATE's new distribution value: the rows move; a duplicate is 23505, nothing moved
+    (0, "UPDATE doc SET did = (SELECT max(cid) FROM cat) + 1000 WHERE did = 2"),
+    (1, "UPDATE doc SET did = did + (SELECT min(cid) FROM cat) WHERE did = 10 RETURNING did, cid"),
+    (0, "UPDATE doc SET did = (SELECT max(cid) FROM cat) WHERE did IN (4, 7)"),
+    (1, "BEGIN"),
+    (1, "UPDATE doc SET did = (SELECT cid + 3000 FROM cat WHERE cname = 'novel') WHERE did = 6"),
+    (0, TOTALS),
+    (1, TOTALS),
+    (1, "ROLLBACK"),
+    (1, "UPDATE doc SET did = (SELECT c.cid + 6000 FROM rcat c WHERE c.cid = doc.cid) WHERE did = 8"),
+    (0, TOTALS),
+]
+
+# correlated sub-selects over HASH tables: each node would read its own rows only
+REFUSED = [
+    "MERGE INTO doc d USING src s ON d.did = s.sid WHEN MATCHED AND d.cid = "
+    "(SELECT c.cid FROM cat c WHERE c.cid = d.cid) THEN UPDATE SET dnotes = 'corr'",
+    "UPDATE doc SET did = (SELECT c.cid + 5000 FROM cat c WHERE c.cid = doc.cid) WHERE did = 5",
+    "UPDATE doc SET (did, dnotes) = (SELECT max(cid) + 2000, 'multi' FROM cat) WHERE did = 3",
+]
+
+
+def test_sub_selects_over_distributed_tables_run_first(gridpg_cluster: Cluster, plain_pg: str, schema: str) -> None:
+    grid = same_answers_as_plain(_run(SUB_SELECTS, SUB_SETUP), [s for _, s in SUB_SELECTS],
+                                 gridpg_cluster, plain_pg, schema)
+    assert grid[3] == "21000" and grid[7] == "23505"
+
+
+def test_correlated_sub_selects_stay_refused(gridpg_cluster: Cluster, schema: str) -> None:
+    with psycopg.connect(gridpg_cluster.dsn(0), autocommit=True) as conn:
+        conn.execute(f"SET search_path TO {schema}")
+        run_setup(conn, SUB_SETUP, True)
+        before = answer(conn, TOTALS)
+        for sql in REFUSED:
+            assert answer(conn, sql) == "0A000", sql
+        assert answer(conn, TOTALS) == before

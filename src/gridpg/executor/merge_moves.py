@@ -20,6 +20,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from gridpg.errors import FEATURE_NOT_SUPPORTED, PgError
 from gridpg.planner.broadcast import remainder_sql
 from gridpg.planner.plan import SCRATCH_SCHEMA
 from gridpg.sql.quote import quote_ident, quote_literal, quote_qualified
@@ -69,17 +70,28 @@ async def create_boxes(dispatcher: Dispatcher, target: DistTable, boxes: list[Ou
                 await conn.simple_query(f"CREATE UNLOGGED TABLE {name} ({shape})")
 
 
-async def move_rows(dispatcher: Dispatcher, target: DistTable, boxes: list[Outbox], key_type: int) -> int:
-    """Move every outbox's rows to the inbox of their node and insert them into the target
-    there; the number of rows inserted. The scratch tables are dropped after."""
-    from gridpg.executor.exchange import low_float_digits, pump
-
-    txn = dispatcher.runner.txn
-    assert target.shard_count and target.column
+def remainders_by_group(dispatcher: Dispatcher, target: DistTable) -> dict[str, list[int]]:
+    """The target's partition remainders each of its nodes holds."""
+    assert target.shard_count
     snapshot = dispatcher.runner.snapshot()
     mine: dict[str, list[int]] = {g: [] for g in target.groups}
     for remainder in range(target.shard_count):
         mine[snapshot.shard_group(target.schema, target.name, remainder)].append(remainder)
+    return mine
+
+
+async def move_rows(dispatcher: Dispatcher, target: DistTable, boxes: list[Outbox], key_type: int,
+                    refuse_any: bool = False) -> int:
+    """Move every outbox's rows to the inbox of their node and insert them into the target
+    there; the number of rows inserted. The scratch tables are dropped after.
+    `refuse_any`: a row to move is refused (0A000; the MERGE has RETURNING)."""
+    from gridpg.executor.exchange import low_float_digits, pump
+
+    txn = dispatcher.runner.txn
+    assert target.shard_count and target.column
+    mine = remainders_by_group(dispatcher, target)
+    if refuse_any:
+        await _ensure_nothing_to_move(dispatcher, target, boxes)
     relation = quote_qualified(target.schema, target.name)
     lossy = low_float_digits(dispatcher.runner)
     inserted = 0
@@ -107,3 +119,14 @@ async def move_rows(dispatcher: Dispatcher, target: DistTable, boxes: list[Outbo
         names = ", ".join(name for box in boxes for name in (box.outbox, box.inbox))
         await conn.simple_query(f"DROP TABLE {names}")
     return inserted
+
+
+async def _ensure_nothing_to_move(dispatcher: Dispatcher, target: DistTable, boxes: list[Outbox]) -> None:
+    txn = dispatcher.runner.txn
+    for group in target.groups:
+        conn = await txn.connection(group, wants_block=True)
+        found = await conn.query(" UNION ALL ".join(f"(SELECT 1 FROM {box.outbox} LIMIT 1)" for box in boxes))
+        if found:
+            raise PgError(FEATURE_NOT_SUPPORTED, "MERGE ... INSERT ... RETURNING of a row whose distribution "
+                          "column value belongs on another node than the row it is decided on is not supported "
+                          "by gridpg", hint="leave out RETURNING, or insert the ON condition's key value")

@@ -31,7 +31,7 @@ planner/replicas.py); one replica's RETURNING rows and count answer.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 from pglast import ast
 from pglast.enums import A_Expr_Kind, BoolExprType, CmdType, MergeMatchKind, OverridingKind
@@ -78,10 +78,10 @@ def staged_merge(sql: str, target: DistTable, through_view: tuple[str, str] | No
                 column = name
                 break
     needs_key, moved = _ensure_actions_keep_rows_home(stmt, target, key, column, columns)
-    if moved and (through_view is not None or stmt.returningClause is not None):
-        raise _refused("MERGE ... INSERT of a row whose distribution column value belongs on another node "
-                       "than the row it is decided on is not supported by gridpg with RETURNING or through "
-                       "a view", f"insert the ON condition's {column} value, or leave out RETURNING")
+    if moved and through_view is not None:
+        raise _refused("MERGE ... INSERT through a view of a row whose distribution column value belongs on "
+                       "another node than the row it is decided on is not supported by gridpg",
+                       f"insert the ON condition's {column} value")
     with_text, head, source_text, tail = _pieces(sql)
     return MergeStagedPlan(target=target, with_text=with_text, head=head, source_text=source_text,
                            alias=alias, tail=tail, key_sql=None if key is None else _deparse(key),
@@ -238,22 +238,26 @@ def with_insert_columns(sql: str, names: Sequence[str]) -> str | None:
     return _deparse(stmt) if changed else None  # (its WITH clause too)
 
 
-def with_moved_inserts(sql: str, moved: tuple[int, ...],
-                       outboxes: Sequence[str]) -> tuple[str, list[tuple[list[str], str]]]:
-    """The node statement of a MERGE (its source already the stage) whose INSERT actions at
-    `moved` give rows of other nodes: each of those actions becomes DO NOTHING, and a WITH
-    entry of the same statement (the same snapshot) writes the rows it would have
-    inserted into its outbox (`outboxes`, in order) instead: the source rows no target row
-    matches (NOT EXISTS of the ON condition) for which that action is the first NOT
-    MATCHED action whose condition holds, with the action's values. (The statement, and
-    the column list of each outbox.)"""
+def with_moved_inserts(sql: str, moved: tuple[int, ...], outboxes: Sequence[str], column: str,
+                       is_local: Callable[[str], str]) -> tuple[str, list[tuple[list[str], str]]]:
+    """One node's statement of a MERGE (its source already the stage) whose INSERT actions
+    at `moved` may give rows of other nodes. Each such action inserts only the rows whose
+    distribution value (`column`'s value in it) is the node's own (`is_local(value)`: SQL
+    true there, never NULL), followed by a DO NOTHING action of its condition for the others
+    (so a later action never sees them, as in PostgreSQL); a WITH entry of the same
+    statement (the same snapshot) writes those others into its outbox (`outboxes`, in
+    order): the source rows no target row matches (NOT EXISTS of the ON condition) for
+    which that action is the first NOT MATCHED action whose condition holds, with the
+    action's values. (The statement, and per outbox the action's column list and its
+    OVERRIDING clause.)"""
     stmt = parse_sql(sql)[0].stmt
     assert isinstance(stmt, ast.MergeStmt)
     source = _deparse(stmt.sourceRelation)
     unmatched = f"NOT EXISTS (SELECT 1 FROM {_deparse(stmt.relation)} WHERE {_deparse(stmt.joinCondition)})"
     earlier: list[str] = []
-    entries, columns = [], []
+    entries, columns, clauses = [], [], []
     for position, when in enumerate(stmt.mergeWhenClauses or ()):
+        clauses.append(when)
         if when.matchKind != MergeMatchKind.MERGE_WHEN_NOT_MATCHED_BY_TARGET:
             continue
         condition = _deparse(when.condition) if when.condition is not None else None
@@ -262,18 +266,26 @@ def with_moved_inserts(sql: str, moved: tuple[int, ...],
         if position not in moved:
             continue
         names = [str(t.name) for t in when.targetList or ()]
+        values = list(when.values or ())
+        local = is_local(_deparse(values[names.index(column)]))
         outbox = outboxes[len(entries)]
-        values = ", ".join(_deparse(v) for v in when.values or ())
         entries.append(f"gp_moved_{len(entries)} AS (INSERT INTO {outbox} ({', '.join(quote_ident(n) for n in names)}) "
-                       f"SELECT {values} FROM {source} WHERE {' AND '.join(fires)})")
+                       f"SELECT {', '.join(_deparse(v) for v in values)} FROM {source} "
+                       f"WHERE {' AND '.join(fires)} AND NOT ({local}))")
         overriding = {OverridingKind.OVERRIDING_SYSTEM_VALUE: "OVERRIDING SYSTEM VALUE ",
                       OverridingKind.OVERRIDING_USER_VALUE: "OVERRIDING USER VALUE "}.get(when.override, "")
         columns.append((names, overriding))
-        when.commandType = CmdType.CMD_NOTHING
-        when.targetList = None
-        when.values = None
-        when.override = OverridingKind.OVERRIDING_NOT_SET
+        when.condition = _expression(f"({condition}) AND ({local})" if condition else local)
+        clauses.append(ast.MergeWhenClause(matchKind=when.matchKind, commandType=CmdType.CMD_NOTHING,
+                                           override=OverridingKind.OVERRIDING_NOT_SET,
+                                           condition=_expression(condition) if condition else None))
+    stmt.mergeWhenClauses = tuple(clauses)
     return f"WITH {', '.join(entries)} {_deparse(stmt)}", columns
+
+
+def _expression(text: str) -> ast.Node:
+    target = parse_sql(f"SELECT {text}")[0].stmt.targetList[0]
+    return target.val
 
 
 def _keeps_value(stmt: ast.MergeStmt, column: str, value: ast.Node) -> bool:
