@@ -7,8 +7,11 @@ with plain PostgreSQL statement by statement, from both coordinators:
   the row (23514); now it is moved to its own node (executor/merge_moves.py), where a
   duplicate key is PostgreSQL's 23505 and an error leaves nothing written;
 * sub-selects over distributed tables in a MERGE outside its source (WHEN conditions,
-  UPDATE SET, INSERT VALUES) and as an UPDATE's new distribution value: refused (0A000);
-  the uncorrelated ones now run first, once (planner/subplans.split_write_scalars).
+  UPDATE SET, INSERT VALUES) and as an UPDATE's new distribution value: refused (0A000).
+  The uncorrelated ones now run first, once (planner/subplans.split_write_scalars); a
+  MERGE's correlated ones read whole copies of their tables on the target's nodes
+  (executor/merge_sublinks.py), an UPDATE's read them in the catalog copy the moved rows
+  are updated in (planner/writes.move_rows).
 """
 
 from __future__ import annotations
@@ -125,7 +128,7 @@ SUB_SETUP = [
     "CREATE TABLE cat (cid int PRIMARY KEY, cname text) DISTRIBUTE BY HASH (cid)",
     "CREATE TABLE rcat (cid int PRIMARY KEY, cname text) DISTRIBUTE BY REPLICATION",
     "CREATE TABLE src (sid int, v int) DISTRIBUTE BY HASH (v)",
-    "INSERT INTO doc SELECT g, g % 3, 'n' || g FROM generate_series(1, 10) g",
+    "INSERT INTO doc SELECT g, (g % 4 + 1) * 11, 'n' || g FROM generate_series(1, 10) g",
     "INSERT INTO cat VALUES (11, 'novel'), (22, 'science'), (33, 'tech'), (44, 'manga')",
     "INSERT INTO rcat SELECT * FROM cat",
     "INSERT INTO src SELECT g, g * 10 FROM generate_series(5, 15) g",
@@ -155,12 +158,41 @@ SUB_SELECTS: list[tuple[int, str]] = [
     (0, TOTALS),
 ]
 
-# correlated sub-selects over HASH tables: each node would read its own rows only
+CORRELATED: list[tuple[int, str]] = [
+    # correlated sub-selects over HASH tables read whole copies on the target's nodes
+    (0, "MERGE INTO doc d USING src s ON d.did = s.sid WHEN MATCHED AND d.cid = "
+        "(SELECT c.cid FROM cat c WHERE c.cid = d.cid AND c.cname > 'n') "
+        "THEN UPDATE SET dnotes = 'corr' || (SELECT cname FROM cat WHERE cat.cid = d.cid)"),
+    (1, DOC),
+    (1, "MERGE INTO doc d USING src s ON d.did = s.sid WHEN MATCHED AND d.cid = "
+        "(SELECT c.cid FROM rcat c WHERE c.cid = d.cid) THEN UPDATE SET dnotes = 'rcorr'"),
+    # the target itself in a sub-select: the rows as the statement began
+    (0, "MERGE INTO doc d USING src s ON d.did = s.sid "
+        "WHEN MATCHED AND EXISTS (SELECT 1 FROM doc d2 WHERE d2.did = d.did + 1) THEN DELETE "
+        "WHEN NOT MATCHED AND s.sid NOT IN (SELECT cid FROM cat) THEN "
+        "INSERT VALUES (s.sid, (SELECT max(c.cid) FROM cat c WHERE c.cid < s.v), 'ins')"),
+    (0, DOC),
+    (1, "BEGIN"),
+    (1, "MERGE INTO doc d USING src s ON d.did = s.sid WHEN MATCHED AND d.cid = "
+        "(SELECT c.cid FROM cat c WHERE c.cid = d.cid) THEN UPDATE SET cid = 0"),
+    (1, TOTALS),
+    (1, "ROLLBACK"),
+    # an UPDATE's new distribution value from a correlated sub-select, or a row of them
+    (0, "UPDATE doc SET did = (SELECT c.cid + 5000 + doc.did FROM cat c WHERE c.cid = doc.cid) WHERE did <= 3"),
+    (1, "UPDATE doc SET (did, dnotes) = (SELECT c.cid + 6000 + doc.did, c.cname FROM cat c WHERE c.cid = doc.cid) "
+        "WHERE did IN (6, 7)"),
+    (0, "UPDATE doc SET (did, dnotes) = (SELECT max(cid) + 7000, 'multi' FROM cat) WHERE did = 8"),
+    (0, TOTALS),
+]
+
+# what stays refused: an UPDATE moving rows whose sub-select reads its own table (the nodes
+# took its rows away first), or whose WHERE sub-select reads a HASH table; a MERGE
+# sub-select reading an entry of its own WITH
 REFUSED = [
-    "MERGE INTO doc d USING src s ON d.did = s.sid WHEN MATCHED AND d.cid = "
-    "(SELECT c.cid FROM cat c WHERE c.cid = d.cid) THEN UPDATE SET dnotes = 'corr'",
-    "UPDATE doc SET did = (SELECT c.cid + 5000 FROM cat c WHERE c.cid = doc.cid) WHERE did = 5",
-    "UPDATE doc SET (did, dnotes) = (SELECT max(cid) + 2000, 'multi' FROM cat) WHERE did = 3",
+    "UPDATE doc SET did = (SELECT count(*) FROM doc d2 WHERE d2.cid = doc.cid) + 100 WHERE did = 10",
+    "UPDATE doc SET did = did + 1 WHERE cid IN (SELECT cid FROM cat WHERE cname = 'novel') AND did = 10",
+    "WITH w AS (SELECT 33 AS c) MERGE INTO doc d USING src s ON d.did = s.sid "
+    "WHEN MATCHED AND d.cid IN (SELECT c FROM w) THEN DELETE",
 ]
 
 
@@ -170,7 +202,11 @@ def test_sub_selects_over_distributed_tables_run_first(gridpg_cluster: Cluster, 
     assert grid[3] == "21000" and grid[7] == "23505"
 
 
-def test_correlated_sub_selects_stay_refused(gridpg_cluster: Cluster, schema: str) -> None:
+def test_correlated_sub_selects_read_copies(gridpg_cluster: Cluster, plain_pg: str, schema: str) -> None:
+    same_answers_as_plain(_run(CORRELATED, SUB_SETUP), [s for _, s in CORRELATED], gridpg_cluster, plain_pg, schema)
+
+
+def test_what_stays_refused(gridpg_cluster: Cluster, schema: str) -> None:
     with psycopg.connect(gridpg_cluster.dsn(0), autocommit=True) as conn:
         conn.execute(f"SET search_path TO {schema}")
         run_setup(conn, SUB_SETUP, True)

@@ -49,6 +49,8 @@ async def run(dispatcher: Dispatcher, request: ExecRequest, plan: MergeStagedPla
 
         await _ensure_plain_view(dispatcher, *plan.through_view)
     await _explain_on_catalog(dispatcher, request)  # PostgreSQL's own errors (names, types, rights) first
+    if plan.sublinks and await _scalars_first(dispatcher, request):
+        return
     if request.params:  # several steps cannot share one bound statement: its values as literals
         texts = [await inline_params(dispatcher, request, t) if t else t
                  for t in (plan.with_text, plan.head, plan.source_text, plan.tail, plan.key_sql)]
@@ -64,6 +66,11 @@ async def run(dispatcher: Dispatcher, request: ExecRequest, plan: MergeStagedPla
         if plan.sequences:
             own = [c for c in columns if not c.startswith(SEQUENCE_PREFIX)]
             node_sql = with_sequence_values(node_sql, plan.alias, plan.sequences, plan.target_columns, own)
+        copies: list[str] = []
+        if plan.sublinks:
+            from gridpg.executor import merge_sublinks
+
+            node_sql, copies = await merge_sublinks.with_copies(dispatcher, target, node_sql)
         replicated = target.method == "replication"
         after = None
         statements = {g: node_sql for g in target.groups}
@@ -74,7 +81,19 @@ async def run(dispatcher: Dispatcher, request: ExecRequest, plan: MergeStagedPla
         for group in target.groups:
             conn = await txn.connection(group, wants_block=True)
             await conn.settle()
-            await conn.simple_query(f"DROP TABLE {stage}")
+            await conn.simple_query(f"DROP TABLE {', '.join([stage, *copies])}")
+
+
+async def _scalars_first(dispatcher: Dispatcher, request: ExecRequest) -> bool:
+    """The MERGE's uncorrelated scalar sub-selects over distributed tables run first, once,
+    and the MERGE with their values (planner/subplans.split_write_scalars); False: none."""
+    from gridpg.executor import subplans
+
+    recursive = await subplans.plan_recursive(dispatcher, request.sql, writes=True)
+    if isinstance(recursive, str):
+        return False
+    await subplans.run_recursive(dispatcher, request, recursive)
+    return True
 
 
 async def _moving_inserts(dispatcher: Dispatcher, plan: MergeStagedPlan, target: DistTable,

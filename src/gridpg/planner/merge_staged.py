@@ -20,8 +20,9 @@ one node and meets every source row there), wrong for NOT MATCHED [BY TARGET] (a
 row unmatched on one node may match on another), which is then refused. Also refused
 (0A000): an UPDATE action setting the distribution column (the row would move between
 nodes), an INSERT action whose column list gives the distribution column something other
-than the staged key, subqueries outside the source (the nodes would read their own rows
-only), a join as the bare source.
+than the staged key, a join as the bare source. Subqueries outside the source would read
+only each node's rows: the uncorrelated scalar ones run first, once, the tables the others
+read are copied whole to the nodes (executor/merge_sublinks.py).
 
 A REPLICATION target on several nodes gets every source row on every node (each replica
 holds every target row, so each decides MATCHED and NOT MATCHED as one server would, the
@@ -64,9 +65,6 @@ def staged_merge(sql: str, target: DistTable, through_view: tuple[str, str] | No
     if not isinstance(source, (ast.RangeVar, ast.RangeSubselect, ast.RangeFunction)):
         raise _refused("MERGE whose source is a join is not supported by gridpg",
                        "write the join as a subquery: USING (SELECT ... FROM a JOIN b ...) AS s")
-    if _has_sublink_outside_source(stmt):
-        raise _refused("MERGE into a distributed table with subqueries outside its source is not "
-                       "supported by gridpg", "compute those values in the source subquery")
     alias = _source_alias(source)
     names = _target_names(stmt)
     columns = shown_as if through_view is not None else (target.column,) if target.column else ()
@@ -86,7 +84,7 @@ def staged_merge(sql: str, target: DistTable, through_view: tuple[str, str] | No
     return MergeStagedPlan(target=target, with_text=with_text, head=head, source_text=source_text,
                            alias=alias, tail=tail, key_sql=None if key is None else _deparse(key),
                            needs_key=needs_key, through_view=through_view, key_column=column,
-                           moved_inserts=moved)
+                           moved_inserts=moved, sublinks=_has_sublink_outside_source(stmt))
 
 
 def _refused(message: str, hint: str) -> PgError:

@@ -395,6 +395,9 @@ class MergeStagedPlan(Plan):
     # positions (in the WHEN list) of the INSERT actions whose rows may belong on another
     # node than their source row's: decided there, then moved (executor/merge_moves.py)
     moved_inserts: tuple[int, ...] = ()
+    # sub-selects outside the source: the tables they read are copied to the target's
+    # nodes first (executor/merge_sublinks.py)
+    sublinks: bool = False
 
     def describe(self) -> list[str]:
         assert self.target is not None

@@ -405,11 +405,16 @@ def move_rows(sql: str, body: dict[str, Any], resolved: list[Resolved]) -> MoveR
     A FROM (or WHERE sub-select) may read REPLICATION tables: every node holds their rows,
     so its DELETE ... USING joins them as PostgreSQL would, and the UPDATE of the copy on
     the catalog server joins copies of them gathered there (`MoveRowsPlan.gather` after the
-    target's)."""
+    target's). A sub-select of the SET list or RETURNING (`SET k = (SELECT o.k FROM o WHERE
+    o.id = t.ref)`, `SET (k, x) = (SELECT ...)`) may read any distributed table but the
+    target (whose rows the nodes' DELETE took away first): only the UPDATE of the copy
+    reads it, from a whole copy gathered from all its nodes."""
     target = resolved[0].table
     assert target is not None
     replicated = [r for r in resolved[1:] if r.table is not None]
-    if any(r.table.method != "replication" for r in replicated) or not _moves_with_own_from(body, resolved):
+    in_set = _set_sub_select_locations(body)
+    if any(r.table.method != "replication" and (r.ref.location not in in_set or r.table.key == target.key)
+           for r in replicated) or not _moves_with_own_from(body, resolved):
         raise PgError(FEATURE_NOT_SUPPORTED, "UPDATE of the distribution column with a FROM that reads "
                       "distributed tables not replicated or calls volatile functions, or with subqueries over "
                       "such tables, is not supported by gridpg yet",
@@ -443,6 +448,16 @@ def move_rows(sql: str, body: dict[str, Any], resolved: list[Resolved]) -> MoveR
                         scratch=tuple(scratch.made))
 
 
+def _set_sub_select_locations(body: dict[str, Any]) -> set[int]:
+    """Locations of the relations read inside the SET list's and RETURNING's sub-selects."""
+    found: set[int] = set()
+    for part in (body.get("targetList"), body.get("returningList"), body.get("returningClause")):
+        for node in analyze._walk(part):
+            if isinstance(node, dict) and "SubLink" in node:
+                found |= _range_var_locations(node)
+    return found
+
+
 def _replicated_copies(sql: str, toks: list[Any], replicated: list[Resolved],
                        scratch: ScratchNames) -> tuple[list[GatherTable], str]:
     """The statement with each REPLICATION table it reads pointed at a catalog copy of it
@@ -456,8 +471,9 @@ def _replicated_copies(sql: str, toks: list[Any], replicated: list[Resolved],
     for r in replicated:
         assert r.table is not None
         key = (r.table.schema, r.table.name)
-        if key not in copies:
-            copies[key] = GatherTable(r.table.schema, r.table.name, scratch.new("gather"), tuple(r.table.groups[:1]))
+        if key not in copies:  # (one node of a REPLICATION table: each holds all its rows)
+            groups = r.table.groups[:1] if r.table.method == "replication" else r.table.groups
+            copies[key] = GatherTable(r.table.schema, r.table.name, scratch.new("gather"), tuple(groups))
         start, end = relation_span(sql, toks, r.ref)
         alias = "" if r.ref.alias else f" AS {quote(r.ref.name)}"
         replacements.append((start, end, f"pg_temp.{copies[key].temp}{alias}"))
