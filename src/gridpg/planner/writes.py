@@ -577,14 +577,16 @@ def merge_statement(sql: str, body: dict[str, Any],
 def _inserts_keep_key(body: dict[str, Any], alias: str | None, source_col: str, column: str | None) -> bool:
     """Whether every INSERT action gives the distribution column the source column the ON
     condition equates it with (`alias.col` or the bare `col`): its rows then belong on the
-    node of their source values, the one the whole MERGE runs on. Any other value, or no
-    column list, is left to the staged plan, which moves rows of other nodes there."""
+    node of their source values, the one the whole MERGE runs on. Any other value is left
+    to the staged plan, which moves rows of other nodes there."""
     for clause in body.get("mergeWhenClauses", []):
         when = clause.get("MergeWhenClause", {})
         if when.get("commandType") != "CMD_INSERT":
             continue
         names = [t.get("ResTarget", {}).get("name") for t in when.get("targetList", [])]
         values = when.get("values") or []
+        if not names:
+            continue  # read with the target's columns at execution (executor/run.py _merge_with_insert_columns)
         if column not in names or names.index(column) >= len(values):
             return False
         value = analyze.column_ref(values[names.index(column)])
