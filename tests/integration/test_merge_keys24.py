@@ -28,6 +28,7 @@ SETUP = [
     "CREATE TABLE coll (did int PRIMARY KEY, w int) DISTRIBUTE BY HASH (did)",
     "CREATE TABLE rtgt (did int PRIMARY KEY, cid int) DISTRIBUTE BY REPLICATION",
     "CREATE TABLE ser (id serial, k int, note text, PRIMARY KEY (k, id)) DISTRIBUTE BY HASH (k)",
+    "CREATE TABLE nk (k int, w int DEFAULT 7) DISTRIBUTE BY HASH (k)",
     "INSERT INTO doc SELECT g, g % 3, 'n' || g FROM generate_series(1, 10) g",
     "INSERT INTO src SELECT g, g * 10 FROM generate_series(5, 15) g",
     "INSERT INTO rsrc SELECT g, g * 10 FROM generate_series(8, 14) g",
@@ -86,6 +87,10 @@ MOVED_INSERTS: list[tuple[int, str]] = [
         "WHEN NOT MATCHED THEN INSERT (k, note) VALUES (v.k * 7, v.n)"),
     (1, "SELECT k, note, count(DISTINCT id) OVER () FROM ser ORDER BY k"),
     (0, TOTALS),
+    # merge.sql:221: INSERT DEFAULT VALUES gives the key NULL, whose row lives on remainder 0's node
+    (0, "MERGE INTO nk USING (SELECT 4321 AS k) s ON nk.k = s.k WHEN NOT MATCHED THEN INSERT DEFAULT VALUES"),
+    (1, "MERGE INTO nk USING (VALUES (1), (4321)) s(k) ON nk.k = s.k WHEN NOT MATCHED THEN INSERT DEFAULT VALUES"),
+    (0, "SELECT count(*), count(k), sum(w) FROM nk"),
 ]
 
 
@@ -129,7 +134,8 @@ SUB_SETUP = [
     "CREATE TABLE rcat (cid int PRIMARY KEY, cname text) DISTRIBUTE BY REPLICATION",
     "CREATE TABLE src (sid int, v int) DISTRIBUTE BY HASH (v)",
     "INSERT INTO doc SELECT g, (g % 4 + 1) * 11, 'n' || g FROM generate_series(1, 10) g",
-    "INSERT INTO cat VALUES (11, 'novel'), (22, 'science'), (33, 'tech'), (44, 'manga')",
+    "INSERT INTO cat VALUES (11, 'novel'), (22, 'science'), (33, 'tech'), (44, 'manga'), (55, 'update'), "
+    "(66, 'insert')",
     "INSERT INTO rcat SELECT * FROM cat",
     "INSERT INTO src SELECT g, g * 10 FROM generate_series(5, 15) g",
 ]
@@ -183,6 +189,13 @@ CORRELATED: list[tuple[int, str]] = [
         "WHERE did IN (6, 7)"),
     (0, "UPDATE doc SET (did, dnotes) = (SELECT max(cid) + 7000, 'multi' FROM cat) WHERE did = 8"),
     (0, TOTALS),
+    # merge.sql:922: a RETURNING sub-select of the row's merge_action(), over a HASH table
+    (1, "MERGE INTO doc d USING (SELECT * FROM src WHERE sid = 7) s ON d.did = s.sid WHEN MATCHED THEN "
+        "UPDATE SET cid = cid + 1 WHEN NOT MATCHED THEN INSERT VALUES (s.sid, 0, 'new') "
+        "RETURNING (SELECT cname FROM cat WHERE cname = lower(merge_action())) AS a, merge_action(), d.did"),
+    (1, "MERGE INTO doc d USING (SELECT 4242 AS sid) s ON d.did = s.sid WHEN MATCHED THEN "
+        "UPDATE SET cid = cid + 1 WHEN NOT MATCHED THEN INSERT VALUES (s.sid, 0, 'new') "
+        "RETURNING (SELECT cname FROM cat WHERE cname = lower(merge_action())) AS a, merge_action(), d.did"),
 ]
 
 # what stays refused: an UPDATE moving rows whose sub-select reads its own table (the nodes

@@ -344,8 +344,8 @@ async def _merge_filling_sequences(dispatcher: Dispatcher, request: ExecRequest,
 
 async def _merge_with_insert_columns(dispatcher: Dispatcher, plan: plans.Plan, sql: str,
                                      target: DistTable) -> tuple[plans.Plan, str]:
-    """A MERGE into a HASH table whose INSERT action has no column list: the planner cannot
-    tell which of its values is the distribution column's. With the target's columns
+    """A MERGE into a HASH table whose INSERT action has no column list (or is DEFAULT VALUES):
+    the planner cannot tell which of its values is the distribution column's. With the target's columns
     listed (planner/merge_staged.with_insert_columns) the staged plan knows, and moves the
     rows that belong on other nodes (executor/merge_moves.py): that plan replaces a plan
     that would insert them on the wrong node (a datanode's 23514), or a staged one. Only
@@ -356,7 +356,9 @@ async def _merge_with_insert_columns(dispatcher: Dispatcher, plan: plans.Plan, s
     if target.method != "hash" or isinstance(plan, plans.MergeStagedPlan) and plan.through_view is not None:
         return plan, sql
     columns = await dispatcher.coord.table_columns(dispatcher.runner, target)
-    listed = with_insert_columns(sql, [c.name for c in columns])
+    null_key = next((c.name for c in columns if c.name == target.column and not c.default and not c.sequence
+                     and not c.generated), None)
+    listed = with_insert_columns(sql, [c.name for c in columns], null_key)
     if listed is None:
         return plan, sql
     staged = staged_merge(listed, target)

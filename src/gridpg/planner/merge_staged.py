@@ -220,19 +220,26 @@ def _ensure_actions_keep_rows_home(stmt: ast.MergeStmt, target: DistTable, key: 
     return inserts, tuple(moved)
 
 
-def with_insert_columns(sql: str, names: Sequence[str]) -> str | None:
+def with_insert_columns(sql: str, names: Sequence[str], null_key: str | None = None) -> str | None:
     """The MERGE with each INSERT action that has no column list given the one PostgreSQL
     reads it with (the target's first columns, `names` in order), so that the value it
-    gives the distribution column can be found; None when no action lacks one."""
+    gives the distribution column can be found; `null_key`: the distribution column when
+    it has no default, which an INSERT DEFAULT VALUES then gives NULL (said so, the row is
+    placed as PostgreSQL's hash partitioning places a NULL key). None when no action
+    changes."""
     stmt = parse_sql(sql)[0].stmt
     assert isinstance(stmt, ast.MergeStmt)
     changed = False
     for when in stmt.mergeWhenClauses or ():
-        if when.commandType != CmdType.CMD_INSERT or when.targetList or not when.values \
-                or len(when.values) > len(names):
+        if when.commandType != CmdType.CMD_INSERT or when.targetList:
             continue
-        when.targetList = tuple(ast.ResTarget(name=n) for n in names[:len(when.values)])
-        changed = True
+        if not when.values and null_key is not None:  # INSERT DEFAULT VALUES
+            when.targetList = (ast.ResTarget(name=null_key),)
+            when.values = (ast.A_Const(isnull=True),)
+            changed = True
+        elif when.values and len(when.values) <= len(names):
+            when.targetList = tuple(ast.ResTarget(name=n) for n in names[:len(when.values)])
+            changed = True
     return _deparse(stmt) if changed else None  # (its WITH clause too)
 
 

@@ -189,7 +189,11 @@ def split_write_scalars(sql: str, refs: Mapping[int, DistTable], columns: Mappin
         return "only a MERGE or UPDATE runs its sub-selects first here"
     scope = _Scope(refs, columns)
     subplans: list[Subplan] = []
-    _pull_scalars(stmt, scope, new_marker, subplans)
+
+    def of_the_row(sub: ast.SelectStmt) -> bool:  # merge_action() is the MERGE row's own action
+        return any(True for _ in _nodes(sub, ast.MergeSupportFunc))
+
+    _pull_scalars(stmt, scope, new_marker, subplans, wanted=lambda sub: not of_the_row(sub))
     if not subplans:
         return "no uncorrelated scalar sub-select reads a distributed table"
     return _split(stmt, subplans)

@@ -14,6 +14,9 @@ CREATE TABLE mk_rsrc (sid int, v int) DISTRIBUTE BY REPLICATION;
 CREATE TABLE mk_coll (did int PRIMARY KEY, w int) DISTRIBUTE BY HASH (did);
 CREATE TABLE mk_cat (cid int PRIMARY KEY, cname text) DISTRIBUTE BY HASH (cid);
 CREATE TABLE mk_rtgt (did int PRIMARY KEY, cid int) DISTRIBUTE BY REPLICATION;
+CREATE TABLE mk_nk (k int, w int DEFAULT 7) DISTRIBUTE BY HASH (k);
+CREATE TABLE mk_acts (action text, abbrev text) DISTRIBUTE BY HASH (abbrev);
+INSERT INTO mk_acts VALUES ('INSERT', 'ins'), ('UPDATE', 'upd'), ('DELETE', 'del');
 INSERT INTO mk_doc SELECT g, g % 3, 'n' || g FROM generate_series(1, 10) g;
 INSERT INTO mk_src SELECT g, g * 10 FROM generate_series(5, 15) g;
 INSERT INTO mk_rsrc SELECT g, g * 10 FROM generate_series(8, 14) g;
@@ -53,6 +56,10 @@ SELECT * FROM mk_doc WHERE did IN (3, 4000, 4001, 3333, 3334) ORDER BY did;
 MERGE INTO mk_rtgt t USING (SELECT 9 AS k) s ON t.did = s.k WHEN NOT MATCHED THEN INSERT VALUES (99, 1);
 SELECT * FROM mk_rtgt ORDER BY did;
 
+-- INSERT DEFAULT VALUES: a NULL key (merge.sql:221)
+MERGE INTO mk_nk USING (VALUES (1), (4321)) s(k) ON mk_nk.k = s.k WHEN NOT MATCHED THEN INSERT DEFAULT VALUES;
+SELECT count(*), count(k), sum(w) FROM mk_nk;
+
 -- sub-selects over a distributed table outside the MERGE's source
 MERGE INTO mk_doc d USING (SELECT 1 AS sdid) s ON did = s.sdid WHEN MATCHED THEN UPDATE SET dnotes = 'm6', cid = (SELECT cid FROM mk_cat WHERE cname = 'tech');
 MERGE INTO mk_doc d USING mk_src s ON d.did = s.sid WHEN MATCHED AND d.cid < (SELECT avg(cid) / 20 FROM mk_cat) THEN UPDATE SET cid = (SELECT max(cid) FROM mk_cat) WHEN NOT MATCHED AND s.v > (SELECT min(cid) * 10 FROM mk_cat) THEN INSERT VALUES (s.sid + 200, (SELECT count(*) FROM mk_cat), 'new');
@@ -61,10 +68,18 @@ SELECT * FROM mk_doc ORDER BY did;
 MERGE INTO mk_doc d USING mk_src s ON d.did = s.sid WHEN MATCHED THEN UPDATE SET cid = (SELECT cid FROM mk_cat);
 SELECT count(*), sum(did), sum(cid) FROM mk_doc;
 
+-- correlated sub-selects over HASH tables (copies on the target's nodes), merge_action() in one (merge.sql:922)
+MERGE INTO mk_doc d USING mk_src s ON d.did = s.sid WHEN MATCHED AND d.cid = (SELECT c.cid FROM mk_cat c WHERE c.cid = d.cid) THEN UPDATE SET dnotes = 'corr' || (SELECT cname FROM mk_cat WHERE mk_cat.cid = d.cid);
+MERGE INTO mk_doc d USING mk_src s ON d.did = s.sid WHEN MATCHED AND EXISTS (SELECT 1 FROM mk_doc d2 WHERE d2.did = d.did + 1) THEN DELETE WHEN NOT MATCHED AND s.sid NOT IN (SELECT cid FROM mk_cat) THEN INSERT VALUES (s.sid + 300, (SELECT max(c.cid) FROM mk_cat c WHERE c.cid < s.v), 'ins');
+SELECT * FROM mk_doc ORDER BY did;
+MERGE INTO mk_doc d USING (SELECT 7777 AS sid) s ON d.did = s.sid WHEN MATCHED THEN DELETE WHEN NOT MATCHED THEN INSERT VALUES (s.sid, 0, 'new') RETURNING (SELECT abbrev FROM mk_acts WHERE action = merge_action()) AS a, d.did;
+
 -- an UPDATE's new distribution value from a sub-select: the rows move
 UPDATE mk_doc SET did = (SELECT max(cid) FROM mk_cat) + 1000 WHERE did = 2;
 UPDATE mk_doc SET did = did + (SELECT min(cid) FROM mk_cat) WHERE did BETWEEN 8 AND 10 RETURNING did, cid;
 SELECT * FROM mk_doc ORDER BY did;
 -- error
-UPDATE mk_doc SET did = (SELECT max(cid) FROM mk_cat) WHERE did IN (4, 7);
+UPDATE mk_doc SET did = (SELECT max(cid) FROM mk_cat) WHERE cid IS NOT NULL;
 SELECT count(*), sum(did), sum(cid) FROM mk_doc;
+UPDATE mk_doc SET (did, dnotes) = (SELECT c.cid + 6000 + mk_doc.did, c.cname FROM mk_cat c WHERE c.cid = mk_doc.cid) WHERE cid = 44;
+SELECT * FROM mk_doc ORDER BY did;
