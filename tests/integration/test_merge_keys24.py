@@ -193,19 +193,22 @@ CORRELATED: list[tuple[int, str]] = [
     (1, "MERGE INTO doc d USING (SELECT * FROM src WHERE sid = 7) s ON d.did = s.sid WHEN MATCHED THEN "
         "UPDATE SET cid = cid + 1 WHEN NOT MATCHED THEN INSERT VALUES (s.sid, 0, 'new') "
         "RETURNING (SELECT cname FROM cat WHERE cname = lower(merge_action())) AS a, merge_action(), d.did"),
+    # entries of the MERGE's own WITH read by sub-selects: copied as their rows
+    (0, "WITH w(c, n) AS (SELECT cid, cname FROM cat WHERE cid > 20), s2 AS (SELECT * FROM src WHERE sid < 12) "
+        "MERGE INTO doc d USING s2 s ON d.did = s.sid WHEN MATCHED AND EXISTS (SELECT 1 FROM w WHERE w.c = d.cid) "
+        "THEN UPDATE SET dnotes = (SELECT n FROM w WHERE w.c = d.cid) "
+        "WHEN NOT MATCHED THEN INSERT VALUES (s.sid + 100, (SELECT min(c) FROM w), 'x')"),
+    (0, DOC),
     (1, "MERGE INTO doc d USING (SELECT 4242 AS sid) s ON d.did = s.sid WHEN MATCHED THEN "
         "UPDATE SET cid = cid + 1 WHEN NOT MATCHED THEN INSERT VALUES (s.sid, 0, 'new') "
         "RETURNING (SELECT cname FROM cat WHERE cname = lower(merge_action())) AS a, merge_action(), d.did"),
 ]
 
 # what stays refused: an UPDATE moving rows whose sub-select reads its own table (the nodes
-# took its rows away first), or whose WHERE sub-select reads a HASH table; a MERGE
-# sub-select reading an entry of its own WITH
+# took its rows away first), or whose WHERE sub-select reads a HASH table
 REFUSED = [
     "UPDATE doc SET did = (SELECT count(*) FROM doc d2 WHERE d2.cid = doc.cid) + 100 WHERE did = 10",
     "UPDATE doc SET did = did + 1 WHERE cid IN (SELECT cid FROM cat WHERE cname = 'novel') AND did = 10",
-    "WITH w AS (SELECT 33 AS c) MERGE INTO doc d USING src s ON d.did = s.sid "
-    "WHEN MATCHED AND d.cid IN (SELECT c FROM w) THEN DELETE",
 ]
 
 
@@ -227,3 +230,25 @@ def test_what_stays_refused(gridpg_cluster: Cluster, schema: str) -> None:
         for sql in REFUSED:
             assert answer(conn, sql) == "0A000", sql
         assert answer(conn, TOTALS) == before
+
+
+def test_bound_parameters(gridpg_cluster: Cluster, plain_pg: str, schema: str) -> None:
+    """The same writes through the extended protocol with bound values (psycopg's %s)."""
+    script = [
+        ("MERGE INTO doc d USING (SELECT %s::int AS sdid) s ON did = s.sdid WHEN MATCHED THEN "
+         "UPDATE SET dnotes = %s WHEN NOT MATCHED THEN INSERT VALUES (%s, 11, 'p')", (77, "m", 12)),
+        ("MERGE INTO doc d USING src s ON d.did = s.sid WHEN MATCHED AND d.cid < (SELECT max(cid) - %s FROM cat) "
+         "THEN UPDATE SET cid = (SELECT c.cid FROM cat c WHERE c.cid = d.cid + %s) "
+         "WHEN NOT MATCHED THEN INSERT VALUES (s.sid + %s, 0, 'p')", (10, 11, 500)),
+        ("UPDATE doc SET did = (SELECT max(cid) FROM cat) + %s WHERE did = %s", (9000, 2)),
+        (TOTALS, None),
+    ]
+
+    def run(dsns: tuple[str, str], schema: str, gridpg: bool) -> list[object]:
+        with psycopg.connect(dsns[0], autocommit=True) as conn:
+            conn.execute(f"CREATE SCHEMA IF NOT EXISTS {schema}")
+            conn.execute(f"SET search_path TO {schema}")
+            run_setup(conn, SUB_SETUP, gridpg)
+            return [answer(conn, sql, params) for sql, params in script]
+
+    same_answers_as_plain(run, [s for s, _ in script], gridpg_cluster, plain_pg, schema)

@@ -70,7 +70,7 @@ async def run(dispatcher: Dispatcher, request: ExecRequest, plan: MergeStagedPla
         if plan.sublinks:
             from gridpg.executor import merge_sublinks
 
-            node_sql, copies = await merge_sublinks.with_copies(dispatcher, target, node_sql)
+            node_sql, copies = await merge_sublinks.with_copies(dispatcher, target, node_sql, plan.with_text)
         replicated = target.method == "replication"
         after = None
         statements = {g: node_sql for g in target.groups}

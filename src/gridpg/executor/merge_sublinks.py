@@ -11,9 +11,9 @@ may want any row), pumped into an unlogged scratch table in `gridpg_shards` on e
 node inside the statement's transaction (dropped after, or rolled back with it), and the
 sub-select pointed at it under the table's own name. A REPLICATION table on every target
 node is read in place. Read before the MERGE, the copy holds what PostgreSQL's sub-select
-sees: the rows as the statement began (the target's too). A relation that is no
-distributed table (a catalog, an entry of the MERGE's own WITH, which the nodes lack) is
-refused, 0A000, as before.
+sees: the rows as the statement began (the target's too). An entry of the MERGE's own
+WITH, which the nodes lack, is copied as its rows. A relation that is no distributed table
+(a catalog) is refused, 0A000, as before.
 """
 
 from __future__ import annotations
@@ -40,9 +40,12 @@ def _refused(why: str) -> PgError:
                    f"is not supported by gridpg here: {why}", hint="compute those values in the source subquery")
 
 
-async def with_copies(dispatcher: Dispatcher, target: DistTable, node_sql: str) -> tuple[str, list[str]]:
+async def with_copies(dispatcher: Dispatcher, target: DistTable, node_sql: str,
+                      with_text: str = "") -> tuple[str, list[str]]:
     """The node statement with its sub-selects outside the source reading copies, and the
-    copies made on the target's nodes (for the caller to drop)."""
+    copies made on the target's nodes (for the caller to drop). `with_text`: the MERGE's
+    own WITH clause (the nodes' statement has none): an entry a sub-select reads is copied
+    as its rows."""
     from gridpg.executor.run import catalog_view, search_path
 
     stmt = parse_sql(node_sql)[0].stmt
@@ -50,26 +53,33 @@ async def with_copies(dispatcher: Dispatcher, target: DistTable, node_sql: str) 
     links = [link for part in (stmt.joinCondition, stmt.mergeWhenClauses, stmt.returningClause)
              for link in _nodes(part, ast.SubLink)]
     own_ctes = {str(c.ctename) for link in links for c in _nodes(link, ast.CommonTableExpr)}
+    entries = {str(c.ctename) for c in _nodes(parse_sql(f"{with_text} SELECT 1")[0].stmt.withClause,
+                                               ast.CommonTableExpr)} if with_text.strip() else set()
     view = catalog_view(dispatcher)
     path = search_path(dispatcher)
-    wanted: dict[tuple[str, str], tuple[DistTable, list[ast.RangeVar]]] = {}
+    wanted: dict[tuple[str, str], tuple[str, list[ast.RangeVar]]] = {}
     for link in links:
         if any(len(ref.fields) > 2 for ref in _nodes(link, ast.ColumnRef)):
             raise _refused("a column named with its schema")
         for var in _nodes(link, ast.RangeVar):
             if var.schemaname is None and str(var.relname) in own_ctes:
                 continue
+            if var.schemaname is None and str(var.relname) in entries:  # (its rows as the source sees them)
+                select = f"{with_text}\nSELECT * FROM {quote_ident(str(var.relname))}"
+                wanted.setdefault(("", str(var.relname)), (select, []))[1].append(var)
+                continue
             table = view.resolve(analyze.RelRef(var.schemaname, str(var.relname), 0, None), path)
             if table is None:
                 raise _refused(f'"{var.relname}" is not a distributed table')
             if table.method == "replication" and set(target.groups) <= set(table.groups):
                 continue  # every node holds its rows
-            wanted.setdefault(table.key, (table, []))[1].append(var)
+            select = f"SELECT * FROM {quote_qualified(table.schema, table.name)}"
+            wanted.setdefault(table.key, (select, []))[1].append(var)
     if not wanted:
         return node_sql, []
     made: list[str] = []
-    for table, uses in wanted.values():
-        copy = await _copy(dispatcher, target, table, made)
+    for select, uses in wanted.values():
+        copy = await _copy(dispatcher, target, select, made)
         for var in uses:
             if var.alias is None:
                 var.alias = ast.Alias(aliasname=str(var.relname))
@@ -77,8 +87,9 @@ async def with_copies(dispatcher: Dispatcher, target: DistTable, node_sql: str) 
     return str(RawStream()(stmt)), made
 
 
-async def _copy(dispatcher: Dispatcher, target: DistTable, table: DistTable, made: list[str]) -> str:
-    """A whole copy of `table` on each of the target's nodes; its bare name."""
+async def _copy(dispatcher: Dispatcher, target: DistTable, select: str, made: list[str]) -> str:
+    """The rows of `select` (a whole table, or an entry of the MERGE's WITH) in a copy on each
+    of the target's nodes; its bare name."""
     from gridpg.executor.exchange import _ensure_blocks, low_float_digits, pump
     from gridpg.executor.merge_staged import _columns
     from gridpg.executor.multi import _drop_temp, prepare_query_on_catalog
@@ -91,7 +102,6 @@ async def _copy(dispatcher: Dispatcher, target: DistTable, table: DistTable, mad
     async with writable_catalog(dispatcher):
         catalog = await txn.connection(dispatcher.coord.catalog_node, wants_block=False)
         await catalog.settle()
-        select = f"SELECT * FROM {quote_qualified(table.schema, table.name)}"
         rows = f"pg_temp.{quote_ident(scratch_name(dispatcher, 'msubrows', shared=False))}"
         temps: list[str] = []
         try:
