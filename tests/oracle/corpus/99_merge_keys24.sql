@@ -74,6 +74,10 @@ MERGE INTO mk_doc d USING mk_src s ON d.did = s.sid WHEN MATCHED AND EXISTS (SEL
 SELECT * FROM mk_doc ORDER BY did;
 MERGE INTO mk_doc d USING (SELECT 7777 AS sid) s ON d.did = s.sid WHEN MATCHED THEN DELETE WHEN NOT MATCHED THEN INSERT VALUES (s.sid, 0, 'new') RETURNING (SELECT abbrev FROM mk_acts WHERE action = merge_action()) AS a, d.did;
 
+-- an entry of the MERGE's own WITH read by its sub-selects
+WITH w(c, n) AS (SELECT cid, cname FROM mk_cat WHERE cid > 20), s2 AS (SELECT * FROM mk_src WHERE sid < 12) MERGE INTO mk_doc d USING s2 s ON d.did = s.sid WHEN MATCHED AND EXISTS (SELECT 1 FROM w WHERE w.c = d.cid) THEN UPDATE SET dnotes = (SELECT n FROM w WHERE w.c = d.cid) WHEN NOT MATCHED THEN INSERT VALUES (s.sid + 400, (SELECT min(c) FROM w), 'x');
+SELECT * FROM mk_doc ORDER BY did;
+
 -- an UPDATE's new distribution value from a sub-select: the rows move
 UPDATE mk_doc SET did = (SELECT max(cid) FROM mk_cat) + 1000 WHERE did = 2;
 UPDATE mk_doc SET did = did + (SELECT min(cid) FROM mk_cat) WHERE did BETWEEN 8 AND 10 RETURNING did, cid;
