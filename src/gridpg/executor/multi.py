@@ -1324,23 +1324,24 @@ async def _move_through_copy(dispatcher: Dispatcher, request: ExecRequest, plan:
         for f in plan.fragments:
             await txn.connection(f.group, wants_block=True)
             txn.mark_written(f.group)
-        for member, temp in zip(members, temps, strict=True):
-            names = [c.name for c in member.columns if c.name not in member.generated]
-            sources = []
-            for f in plan.fragments:
-                delete = await inline_params(dispatcher, request, f.sql)
-                if retarget:
-                    delete = retarget_delete(delete, member.table.schema, member.table.name)
-                sources.append((f.group, delete))
-            await _ensure_moved_rows_unreferenced(dispatcher, member.table.name, member.acting_keys, sources)
-            if member.generated:
-                await _copy_without_generated(dispatcher, sources, catalog, member.temp, temp, member.qualified,
-                                              names)
-            else:
-                await copy_rows_to_catalog(dispatcher, sources, catalog, temp)
-        copies: list[str] = []  # of the replicated tables the UPDATE reads
+        copies: list[str] = []  # of the other tables the UPDATE reads: gathered before the rows
+        # are taken away (a SET sub-select may read the table itself, as of the statement's start)
         try:
             final_sql = await _gather_replicated_from(dispatcher, request, catalog, plan, copies)
+            for member, temp in zip(members, temps, strict=True):
+                names = [c.name for c in member.columns if c.name not in member.generated]
+                sources = []
+                for f in plan.fragments:
+                    delete = await inline_params(dispatcher, request, f.sql)
+                    if retarget:
+                        delete = retarget_delete(delete, member.table.schema, member.table.name)
+                    sources.append((f.group, delete))
+                await _ensure_moved_rows_unreferenced(dispatcher, member.table.name, member.acting_keys, sources)
+                if member.generated:
+                    await _copy_without_generated(dispatcher, sources, catalog, member.temp, temp, member.qualified,
+                                                  names)
+                else:
+                    await copy_rows_to_catalog(dispatcher, sources, catalog, temp)
             written = f"UPDATE pg_temp.{table_ref.temp} "  # planner/writes.move_rows
             assert final_sql.startswith(written), final_sql
             final = await inline_params(dispatcher, request, f"UPDATE {temps[0]} {final_sql[len(written):]}")

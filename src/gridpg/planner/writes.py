@@ -406,14 +406,15 @@ def move_rows(sql: str, body: dict[str, Any], resolved: list[Resolved]) -> MoveR
     so its DELETE ... USING joins them as PostgreSQL would, and the UPDATE of the copy on
     the catalog server joins copies of them gathered there (`MoveRowsPlan.gather` after the
     target's). A sub-select of the SET list or RETURNING (`SET k = (SELECT o.k FROM o WHERE
-    o.id = t.ref)`, `SET (k, x) = (SELECT ...)`) may read any distributed table but the
-    target (whose rows the nodes' DELETE took away first): only the UPDATE of the copy
-    reads it, from a whole copy gathered from all its nodes."""
+    o.id = t.ref)`, `SET (k, x) = (SELECT ...)`) may read any distributed table, the target
+    too: only the UPDATE of the copy reads it, from a whole copy gathered from all its
+    nodes before their DELETE takes the moved rows away (the rows as the statement began,
+    as PostgreSQL's sub-select sees them)."""
     target = resolved[0].table
     assert target is not None
     replicated = [r for r in resolved[1:] if r.table is not None]
     in_set = _set_sub_select_locations(body)
-    if any(r.table.method != "replication" and (r.ref.location not in in_set or r.table.key == target.key)
+    if any(r.table.method != "replication" and r.ref.location not in in_set
            for r in replicated) or not _moves_with_own_from(body, resolved):
         raise PgError(FEATURE_NOT_SUPPORTED, "UPDATE of the distribution column with a FROM that reads "
                       "distributed tables not replicated or calls volatile functions, or with subqueries over "
