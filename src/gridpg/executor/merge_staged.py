@@ -15,12 +15,14 @@ RETURNING rows are relayed and their counts summed into one `MERGE n`.
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any
 
 from gridpg.errors import FEATURE_NOT_SUPPORTED, PgError
 from gridpg.executor.merge_defaults import SEQUENCE_COLUMN, with_sequence_values
 from gridpg.planner.broadcast import REPARTITION_TYPES, remainder_sql
 from gridpg.planner.plan import SCRATCH_SCHEMA, Fragment, MergeStagedPlan, PushdownPlan
+from gridpg.sql.parse import parse_sql
 from gridpg.sql.quote import quote_ident, quote_literal, quote_qualified
 
 if TYPE_CHECKING:
@@ -47,6 +49,8 @@ async def run(dispatcher: Dispatcher, request: ExecRequest, plan: MergeStagedPla
 
         await _ensure_plain_view(dispatcher, *plan.through_view)
     await _explain_on_catalog(dispatcher, request)  # PostgreSQL's own errors (names, types, rights) first
+    if plan.sublinks and await _scalars_first(dispatcher, request):
+        return
     if request.params:  # several steps cannot share one bound statement: its values as literals
         texts = [await inline_params(dispatcher, request, t) if t else t
                  for t in (plan.with_text, plan.head, plan.source_text, plan.tail, plan.key_sql)]
@@ -62,13 +66,71 @@ async def run(dispatcher: Dispatcher, request: ExecRequest, plan: MergeStagedPla
         if plan.sequences:
             own = [c for c in columns if not c.startswith(SEQUENCE_PREFIX)]
             node_sql = with_sequence_values(node_sql, plan.alias, plan.sequences, plan.target_columns, own)
+        copies: list[str] = []
+        if plan.sublinks:
+            from gridpg.executor import merge_sublinks
+
+            node_sql, copies = await merge_sublinks.with_copies(dispatcher, target, node_sql, plan.with_text)
         replicated = target.method == "replication"
-        await scatter(dispatcher, bare, PushdownPlan(tuple(Fragment(g, node_sql) for g in target.groups), True),
-                      relay_groups={target.groups[0]} if replicated else None, commit=False)
+        after = None
+        statements = {g: node_sql for g in target.groups}
+        if plan.moved_inserts:
+            statements, after = await _moving_inserts(dispatcher, plan, target, node_sql)
+        await scatter(dispatcher, bare, PushdownPlan(tuple(Fragment(g, statements[g]) for g in target.groups), True),
+                      relay_groups={target.groups[0]} if replicated else None, commit=False, after=after)
         for group in target.groups:
             conn = await txn.connection(group, wants_block=True)
             await conn.settle()
-            await conn.simple_query(f"DROP TABLE {stage}")
+            await conn.simple_query(f"DROP TABLE {', '.join([stage, *copies])}")
+
+
+async def _scalars_first(dispatcher: Dispatcher, request: ExecRequest) -> bool:
+    """The MERGE's uncorrelated scalar sub-selects over distributed tables run first, once,
+    and the MERGE with their values (planner/subplans.split_write_scalars); False: none."""
+    from gridpg.executor import subplans
+
+    recursive = await subplans.plan_recursive(dispatcher, request.sql, writes=True)
+    if isinstance(recursive, str):
+        return False
+    await subplans.run_recursive(dispatcher, request, recursive)
+    return True
+
+
+async def _moving_inserts(dispatcher: Dispatcher, plan: MergeStagedPlan, target: DistTable,
+                          node_sql: str) -> tuple[dict[str, str], Callable[[], Awaitable[int]]]:
+    """Per node, the statement writing the rows of the moved INSERT actions that belong on
+    other nodes into outboxes (executor/merge_moves.py), and the step moving them after it
+    (its count of rows). With RETURNING, a row that had to move is refused (0A000): its
+    RETURNING row is not built (the rows that stay are returned as PostgreSQL returns them)."""
+    from gridpg.executor import merge_moves
+    from gridpg.planner.merge_staged import with_moved_inserts
+
+    assert target.column and target.shard_count
+    catalog = await dispatcher.runner.txn.connection(dispatcher.coord.catalog_node, wants_block=False)
+    key = await _key_type(catalog, (target.schema, target.name), target.column)
+    if key is None:
+        raise PgError(FEATURE_NOT_SUPPORTED, "MERGE ... INSERT of rows belonging on other nodes into a table "
+                      f"distributed by a column of type {target.column_type} is not supported by gridpg")
+    names = merge_moves.scratch_names(dispatcher, len(plan.moved_inserts))
+    mine = merge_moves.remainders_by_group(dispatcher, target)
+    statements: dict[str, str] = {}
+    shapes: list[tuple[list[str], str]] = []
+    for group in target.groups:
+        def is_local(value: str, group: str = group) -> str:
+            split = remainder_sql(f"CAST(({value}) AS {key[1]})", key[0], target.shard_count or 1)
+            return f"{split} IN ({', '.join(map(str, mine[group]))})" if mine[group] else "false"
+
+        statements[group], shapes = with_moved_inserts(node_sql, plan.moved_inserts,
+                                                       [outbox for outbox, _ in names], target.column, is_local)
+    boxes = [merge_moves.Outbox(outbox, inbox, columns, overriding)
+             for (outbox, inbox), (columns, overriding) in zip(names, shapes)]
+    await merge_moves.create_boxes(dispatcher, target, boxes)
+    returning = parse_sql(node_sql)[0].stmt.returningClause is not None
+
+    async def after() -> int:
+        return await merge_moves.move_rows(dispatcher, target, boxes, key[0], refuse_any=bool(returning))
+
+    return statements, after
 
 
 async def _stage_source(dispatcher: Dispatcher, plan: MergeStagedPlan, target: DistTable) -> tuple[str, list[str]]:

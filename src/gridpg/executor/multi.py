@@ -15,7 +15,7 @@ import dataclasses
 import functools
 import re
 import time
-from collections.abc import AsyncIterator, Callable, Iterable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Sequence
 from typing import TYPE_CHECKING, Any
 
 from gridpg.datanode.connection import BackendConnection
@@ -175,7 +175,8 @@ def _inlined(request: ExecRequest, plan: DistributedPlan) -> ExecRequest:
 async def scatter(dispatcher: Dispatcher, request: ExecRequest, plan: DistributedPlan,
                   relay_groups: set[str] | None = None, commit: bool = True,
                   order: list[tuple[str, int]] | None = None, reads: bool = True,
-                  command: str | None = None, first_alone: bool = False) -> None:
+                  command: str | None = None, first_alone: bool = False,
+                  after: Callable[[], Awaitable[int]] | None = None) -> None:
     """Run each fragment on its node and concatenate; `relay_groups` limits whose rows count.
     `order` (a multi-row INSERT ... RETURNING): for each row as the client listed them, its
     node and its place among that node's returned rows; the rows are put back in that
@@ -185,7 +186,10 @@ async def scatter(dispatcher: Dispatcher, request: ExecRequest, plan: Distribute
     `first_alone`: a write that takes no fenced snapshot runs on the first node to its
     answer before it starts on the others (an INSERT ... ON CONFLICT of every copy of a
     REPLICATION table: writers of one key then queue on that node, where each could take
-    it first on another node and both wait for the other, a deadlock PostgreSQL has not)."""
+    it first on another node and both wait for the other, a deadlock PostgreSQL has not).
+    `after`: a step run once every node answered, before the tag, inside the statement's
+    transaction (its failure is the statement's); its count adds to the tag's (a MERGE's
+    INSERT rows moved to their nodes, executor/merge_moves.py)."""
     txn = dispatcher.runner.txn
     groups = list(plan.groups)
     block = plan.writes and len(groups) > 1
@@ -255,6 +259,11 @@ async def scatter(dispatcher: Dispatcher, request: ExecRequest, plan: Distribute
         tag_word = word or tag
         if sink is out or buffers is not None:
             total += int(count) if count.isdigit() else 0
+    if error is None and after is not None:
+        try:
+            total += await after()
+        except PgError as exc:
+            error = exc
     if error is not None:
         if not txn.in_block:
             await dispatcher.runner.end_transaction(commit=False)
@@ -1315,23 +1324,24 @@ async def _move_through_copy(dispatcher: Dispatcher, request: ExecRequest, plan:
         for f in plan.fragments:
             await txn.connection(f.group, wants_block=True)
             txn.mark_written(f.group)
-        for member, temp in zip(members, temps, strict=True):
-            names = [c.name for c in member.columns if c.name not in member.generated]
-            sources = []
-            for f in plan.fragments:
-                delete = await inline_params(dispatcher, request, f.sql)
-                if retarget:
-                    delete = retarget_delete(delete, member.table.schema, member.table.name)
-                sources.append((f.group, delete))
-            await _ensure_moved_rows_unreferenced(dispatcher, member.table.name, member.acting_keys, sources)
-            if member.generated:
-                await _copy_without_generated(dispatcher, sources, catalog, member.temp, temp, member.qualified,
-                                              names)
-            else:
-                await copy_rows_to_catalog(dispatcher, sources, catalog, temp)
-        copies: list[str] = []  # of the replicated tables the UPDATE reads
+        copies: list[str] = []  # of the other tables the UPDATE reads: gathered before the rows
+        # are taken away (a SET sub-select may read the table itself, as of the statement's start)
         try:
             final_sql = await _gather_replicated_from(dispatcher, request, catalog, plan, copies)
+            for member, temp in zip(members, temps, strict=True):
+                names = [c.name for c in member.columns if c.name not in member.generated]
+                sources = []
+                for f in plan.fragments:
+                    delete = await inline_params(dispatcher, request, f.sql)
+                    if retarget:
+                        delete = retarget_delete(delete, member.table.schema, member.table.name)
+                    sources.append((f.group, delete))
+                await _ensure_moved_rows_unreferenced(dispatcher, member.table.name, member.acting_keys, sources)
+                if member.generated:
+                    await _copy_without_generated(dispatcher, sources, catalog, member.temp, temp, member.qualified,
+                                                  names)
+                else:
+                    await copy_rows_to_catalog(dispatcher, sources, catalog, temp)
             written = f"UPDATE pg_temp.{table_ref.temp} "  # planner/writes.move_rows
             assert final_sql.startswith(written), final_sql
             final = await inline_params(dispatcher, request, f"UPDATE {temps[0]} {final_sql[len(written):]}")

@@ -27,6 +27,7 @@ from gridpg.sql import parse as sqlparse
 from gridpg.sql.quote import quote_ident, quote_literal
 
 if TYPE_CHECKING:
+    from gridpg.catalog.model import DistTable
     from gridpg.executor.dispatch import Dispatcher, ExecRequest
 
 _scratch_ids = itertools.count(1)
@@ -95,10 +96,35 @@ async def run_statement(dispatcher: Dispatcher, request: ExecRequest) -> None:
     except PgError as exc:
         if exc.sqlstate == FEATURE_NOT_SUPPORTED:
             await ensure_postgres_accepts(dispatcher, request)
+            if await _run_with_scalars_first(dispatcher, request, lowered):
+                return
         raise
     if large_objects.may_touch(lowered) and await large_objects.run_if_large_object(dispatcher, request, plan):
         return
     await execute(dispatcher, request, plan)
+
+
+async def _run_with_scalars_first(dispatcher: Dispatcher, request: ExecRequest, lowered: str) -> bool:
+    """A MERGE or UPDATE refused for its sub-selects (a MERGE's outside its source, an
+    UPDATE's giving the distribution column its new value): its uncorrelated scalar
+    sub-selects over distributed tables run first, each once, and the write runs with
+    their values in place (planner/subplans.split_write_scalars), planned anew: what
+    still cannot run is refused then. False: it has none (the refusal stands)."""
+    from gridpg.executor import subplans
+
+    if "merge" not in lowered and "update" not in lowered or "select" not in lowered:
+        return False
+    try:
+        kind = sqlparse.node_type(sqlparse.parse_tree(request.sql))
+    except PgError:
+        return False
+    if kind not in ("MergeStmt", "UpdateStmt"):
+        return False
+    recursive = await subplans.plan_recursive(dispatcher, request.sql, writes=True)
+    if isinstance(recursive, str):
+        return False
+    await subplans.run_recursive(dispatcher, request, recursive)
+    return True
 
 
 # What EXPLAIN (without ANALYZE) takes: it analyses and plans them and runs nothing.
@@ -307,10 +333,38 @@ async def _merge_filling_sequences(dispatcher: Dispatcher, request: ExecRequest,
         return plan
     sql = plan.sql if isinstance(plan, plans.MergeStatementPlan) else request.sql
     target, filled, names = await sequence_defaults(dispatcher, sql)
-    if target is None or not filled:
+    if target is None:
+        return plan
+    plan, sql = await _merge_with_insert_columns(dispatcher, plan, sql, target)
+    if not filled:
         return plan
     staged = plan if isinstance(plan, plans.MergeStagedPlan) else staged_merge(sql, target)
     return dataclasses.replace(staged, sequences=tuple(filled), target_columns=tuple(names))
+
+
+async def _merge_with_insert_columns(dispatcher: Dispatcher, plan: plans.Plan, sql: str,
+                                     target: DistTable) -> tuple[plans.Plan, str]:
+    """A MERGE into a HASH table whose INSERT action has no column list (or is DEFAULT VALUES):
+    the planner cannot tell which of its values is the distribution column's. With the target's columns
+    listed (planner/merge_staged.with_insert_columns) the staged plan knows, and moves the
+    rows that belong on other nodes (executor/merge_moves.py): that plan replaces a plan
+    that would insert them on the wrong node (a datanode's 23514), or a staged one. Only
+    the staged plan lets an INSERT without a column list through the planner (the others
+    want the key's value named): its refusals stand."""
+    from gridpg.planner.merge_staged import staged_merge, with_insert_columns
+
+    if target.method != "hash" or isinstance(plan, plans.MergeStagedPlan) and plan.through_view is not None:
+        return plan, sql
+    columns = await dispatcher.coord.table_columns(dispatcher.runner, target)
+    null_key = next((c.name for c in columns if c.name == target.column and not c.default and not c.sequence
+                     and not c.generated), None)
+    listed = with_insert_columns(sql, [c.name for c in columns], null_key)
+    if listed is None:
+        return plan, sql
+    staged = staged_merge(listed, target)
+    if staged.moved_inserts or isinstance(plan, plans.MergeStagedPlan):
+        return staged, listed
+    return plan, sql
 
 
 async def _merge_statement(dispatcher: Dispatcher, request: ExecRequest, plan: Any) -> None:

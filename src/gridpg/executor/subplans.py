@@ -38,6 +38,7 @@ from gridpg.planner.subplans import (
     in_subqueries,
     split_code_calls,
     split_locking,
+    split_write_scalars,
     split_subplans,
 )
 from gridpg.sql import parse as sqlparse
@@ -62,10 +63,11 @@ class Recursive:
 
 
 async def plan_recursive(dispatcher: Dispatcher, sql: str, locking: bool = False,
-                         calling: frozenset[str] | None = None) -> Recursive | str:
+                         calling: frozenset[str] | None = None, writes: bool = False) -> Recursive | str:
     """The split of `sql` into subplans, or why there is none; `locking`: the split of an
     UPDATE/DELETE's locking sub-selects (split_locking); `calling`: of the uncorrelated
-    scalar sub-selects calling these user routines (split_code_calls)."""
+    scalar sub-selects calling these user routines (split_code_calls); `writes`: of a
+    MERGE's or UPDATE's uncorrelated scalar sub-selects (split_write_scalars)."""
     from gridpg.executor.exchange import _resolved_refs, is_read_only
 
     refs = _resolved_refs(dispatcher, sql)
@@ -79,6 +81,8 @@ async def plan_recursive(dispatcher: Dispatcher, sql: str, locking: bool = False
         split = split_locking(sql, refs, columns, lambda kind: names.new(kind, shared=True))
     elif calling is not None:
         split = split_code_calls(sql, refs, columns, lambda kind: names.new(kind, shared=True), calling)
+    elif writes:
+        split = split_write_scalars(sql, refs, columns, lambda kind: names.new(kind, shared=True))
     else:
         small = await _small_in_subqueries(dispatcher, in_subqueries(sql, refs, columns),
                                            sorted({g for t in tables.values() for g in t.groups}))

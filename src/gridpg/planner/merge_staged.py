@@ -20,8 +20,9 @@ one node and meets every source row there), wrong for NOT MATCHED [BY TARGET] (a
 row unmatched on one node may match on another), which is then refused. Also refused
 (0A000): an UPDATE action setting the distribution column (the row would move between
 nodes), an INSERT action whose column list gives the distribution column something other
-than the staged key, subqueries outside the source (the nodes would read their own rows
-only), a join as the bare source.
+than the staged key, a join as the bare source. Subqueries outside the source would read
+only each node's rows: the uncorrelated scalar ones run first, once, the tables the others
+read are copied whole to the nodes (executor/merge_sublinks.py).
 
 A REPLICATION target on several nodes gets every source row on every node (each replica
 holds every target row, so each decides MATCHED and NOT MATCHED as one server would, the
@@ -31,9 +32,10 @@ planner/replicas.py); one replica's RETURNING rows and count answer.
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
 
 from pglast import ast
-from pglast.enums import A_Expr_Kind, BoolExprType, CmdType, MergeMatchKind
+from pglast.enums import A_Expr_Kind, BoolExprType, CmdType, MergeMatchKind, OverridingKind
 from pglast.stream import RawStream
 
 from gridpg.catalog.model import DistTable
@@ -42,6 +44,7 @@ from gridpg.planner.gather import _nodes
 from gridpg.planner.plan import MergeStagedPlan
 from gridpg.sql import parse as sqlparse
 from gridpg.sql.parse import parse_sql
+from gridpg.sql.quote import quote_ident
 
 # Functions whose value depends on nothing but their arguments: a key expression calling
 # only these gives the same value when staged as when the node evaluates the ON condition.
@@ -62,9 +65,6 @@ def staged_merge(sql: str, target: DistTable, through_view: tuple[str, str] | No
     if not isinstance(source, (ast.RangeVar, ast.RangeSubselect, ast.RangeFunction)):
         raise _refused("MERGE whose source is a join is not supported by gridpg",
                        "write the join as a subquery: USING (SELECT ... FROM a JOIN b ...) AS s")
-    if _has_sublink_outside_source(stmt):
-        raise _refused("MERGE into a distributed table with subqueries outside its source is not "
-                       "supported by gridpg", "compute those values in the source subquery")
     alias = _source_alias(source)
     names = _target_names(stmt)
     columns = shown_as if through_view is not None else (target.column,) if target.column else ()
@@ -75,11 +75,16 @@ def staged_merge(sql: str, target: DistTable, through_view: tuple[str, str] | No
             if key is not None:
                 column = name
                 break
-    needs_key = _ensure_actions_keep_rows_home(stmt, target, key, column, columns)
+    needs_key, moved = _ensure_actions_keep_rows_home(stmt, target, key, column, columns)
+    if moved and through_view is not None:
+        raise _refused("MERGE ... INSERT through a view of a row whose distribution column value belongs on "
+                       "another node than the row it is decided on is not supported by gridpg",
+                       f"insert the ON condition's {column} value")
     with_text, head, source_text, tail = _pieces(sql)
     return MergeStagedPlan(target=target, with_text=with_text, head=head, source_text=source_text,
                            alias=alias, tail=tail, key_sql=None if key is None else _deparse(key),
-                           needs_key=needs_key, through_view=through_view, key_column=column)
+                           needs_key=needs_key, through_view=through_view, key_column=column,
+                           moved_inserts=moved, sublinks=_has_sublink_outside_source(stmt))
 
 
 def _refused(message: str, hint: str) -> PgError:
@@ -122,9 +127,17 @@ def _key_expression(condition: ast.Node | None, target_names: set[str], column: 
                 and [n.sval for n in cond.name] == ["="]):
             continue
         for left, right in ((cond.lexpr, cond.rexpr), (cond.rexpr, cond.lexpr)):
-            if _column(left) in own and _is_source_expression(right, alias):
+            if _column(left) in own and (_is_source_expression(right, alias) or _is_constant(right)):
                 return right
     return None
+
+
+def _is_constant(node: ast.Node | None) -> bool:
+    """A non-NULL literal, maybe cast (`ON t.k = 15`, `ON t.k = '15'::int`): every row the
+    MERGE can match is on the one node of that value, so every source row is staged there."""
+    while isinstance(node, ast.TypeCast):
+        node = node.arg
+    return isinstance(node, ast.A_Const) and not node.isnull
 
 
 def _conjuncts(node: ast.Node | None) -> list[ast.Node]:
@@ -151,15 +164,19 @@ def _is_source_expression(node: ast.Node, alias: str) -> bool:
 
 
 def _ensure_actions_keep_rows_home(stmt: ast.MergeStmt, target: DistTable, key: ast.Node | None,
-                                   column: str | None, columns: tuple[str | None, ...]) -> bool:
+                                   column: str | None, columns: tuple[str | None, ...]) -> tuple[bool, tuple[int, ...]]:
     """No UPDATE sets the distribution column; an INSERT only with the key staged by (never
     when the source is broadcast: its unmatched rows are not known on any one node).
-    Whether the MERGE inserts rows (its source must then be split by the key)."""
+    (Whether the MERGE inserts rows (its source must then be split by the key), the
+    positions of the INSERT actions that give the distribution column another value:
+    decided where the source row is staged, their rows moved to their own nodes after,
+    executor/merge_moves.py.)"""
     if target.method == "replication":
-        return False  # every row on every replica: nothing moves, nothing is split
+        return False, ()  # every row on every replica: nothing moves, nothing is split
     key_text = None if key is None else _deparse(key)
     inserts = False
-    for when in stmt.mergeWhenClauses or ():
+    moved: list[int] = []
+    for position, when in enumerate(stmt.mergeWhenClauses or ()):
         names = [str(t.name) for t in when.targetList or ()]
         kind = _command(when)
         if kind == "update" and any(c in names and not _keeps_value(stmt, c, when.targetList[names.index(c)].val)
@@ -190,11 +207,90 @@ def _ensure_actions_keep_rows_home(stmt: ast.MergeStmt, target: DistTable, key: 
                                "default is not supported by gridpg (the row would belong on another "
                                "node than the source row that inserts it)", f"insert {key_text} into {name}")
             value = (when.values or ())[names.index(name)]
+            if isinstance(value, ast.SetToDefault):
+                raise _refused(f'MERGE ... INSERT leaving the distribution column "{name}" to its '
+                               "default is not supported by gridpg (the row would belong on another "
+                               "node than the source row that inserts it)", f"insert {key_text} into {name}")
             if _deparse(value) != key_text and not _names_source_key(value, key):
-                raise _refused("MERGE ... INSERT of a distribution column value other than the one in "
-                               "the ON condition is not supported by gridpg (the row would belong on "
-                               "another node)", f"insert {key_text} into {name}")
-    return inserts
+                if target.method != "hash":
+                    raise _refused("MERGE ... INSERT of a distribution column value other than the one in "
+                                   "the ON condition is not supported by gridpg (the row would belong on "
+                                   "another node)", f"insert {key_text} into {name}")
+                moved.append(position)
+    return inserts, tuple(moved)
+
+
+def with_insert_columns(sql: str, names: Sequence[str], null_key: str | None = None) -> str | None:
+    """The MERGE with each INSERT action that has no column list given the one PostgreSQL
+    reads it with (the target's first columns, `names` in order), so that the value it
+    gives the distribution column can be found; `null_key`: the distribution column when
+    it has no default, which an INSERT DEFAULT VALUES then gives NULL (said so, the row is
+    placed as PostgreSQL's hash partitioning places a NULL key). None when no action
+    changes."""
+    stmt = parse_sql(sql)[0].stmt
+    assert isinstance(stmt, ast.MergeStmt)
+    changed = False
+    for when in stmt.mergeWhenClauses or ():
+        if when.commandType != CmdType.CMD_INSERT or when.targetList:
+            continue
+        if not when.values and null_key is not None:  # INSERT DEFAULT VALUES
+            when.targetList = (ast.ResTarget(name=null_key),)
+            when.values = (ast.A_Const(isnull=True),)
+            changed = True
+        elif when.values and len(when.values) <= len(names):
+            when.targetList = tuple(ast.ResTarget(name=n) for n in names[:len(when.values)])
+            changed = True
+    return _deparse(stmt) if changed else None  # (its WITH clause too)
+
+
+def with_moved_inserts(sql: str, moved: tuple[int, ...], outboxes: Sequence[str], column: str,
+                       is_local: Callable[[str], str]) -> tuple[str, list[tuple[list[str], str]]]:
+    """One node's statement of a MERGE (its source already the stage) whose INSERT actions
+    at `moved` may give rows of other nodes. Each such action inserts only the rows whose
+    distribution value (`column`'s value in it) is the node's own (`is_local(value)`: SQL
+    true there, never NULL), followed by a DO NOTHING action of its condition for the others
+    (so a later action never sees them, as in PostgreSQL); a WITH entry of the same
+    statement (the same snapshot) writes those others into its outbox (`outboxes`, in
+    order): the source rows no target row matches (NOT EXISTS of the ON condition) for
+    which that action is the first NOT MATCHED action whose condition holds, with the
+    action's values. (The statement, and per outbox the action's column list and its
+    OVERRIDING clause.)"""
+    stmt = parse_sql(sql)[0].stmt
+    assert isinstance(stmt, ast.MergeStmt)
+    source = _deparse(stmt.sourceRelation)
+    unmatched = f"NOT EXISTS (SELECT 1 FROM {_deparse(stmt.relation)} WHERE {_deparse(stmt.joinCondition)})"
+    earlier: list[str] = []
+    entries, columns, clauses = [], [], []
+    for position, when in enumerate(stmt.mergeWhenClauses or ()):
+        clauses.append(when)
+        if when.matchKind != MergeMatchKind.MERGE_WHEN_NOT_MATCHED_BY_TARGET:
+            continue
+        condition = _deparse(when.condition) if when.condition is not None else None
+        fires = [unmatched, *(f"({c}) IS NOT TRUE" for c in earlier), *([f"({condition})"] if condition else [])]
+        earlier.append(condition or "true")
+        if position not in moved:
+            continue
+        names = [str(t.name) for t in when.targetList or ()]
+        values = list(when.values or ())
+        local = is_local(_deparse(values[names.index(column)]))
+        outbox = outboxes[len(entries)]
+        entries.append(f"gp_moved_{len(entries)} AS (INSERT INTO {outbox} ({', '.join(quote_ident(n) for n in names)}) "
+                       f"SELECT {', '.join(_deparse(v) for v in values)} FROM {source} "
+                       f"WHERE {' AND '.join(fires)} AND NOT ({local}))")
+        overriding = {OverridingKind.OVERRIDING_SYSTEM_VALUE: "OVERRIDING SYSTEM VALUE ",
+                      OverridingKind.OVERRIDING_USER_VALUE: "OVERRIDING USER VALUE "}.get(when.override, "")
+        columns.append((names, overriding))
+        when.condition = _expression(f"({condition}) AND ({local})" if condition else local)
+        clauses.append(ast.MergeWhenClause(matchKind=when.matchKind, commandType=CmdType.CMD_NOTHING,
+                                           override=OverridingKind.OVERRIDING_NOT_SET,
+                                           condition=_expression(condition) if condition else None))
+    stmt.mergeWhenClauses = tuple(clauses)
+    return f"WITH {', '.join(entries)} {_deparse(stmt)}", columns
+
+
+def _expression(text: str) -> ast.Node:
+    target = parse_sql(f"SELECT {text}")[0].stmt.targetList[0]
+    return target.val
 
 
 def _keeps_value(stmt: ast.MergeStmt, column: str, value: ast.Node) -> bool:

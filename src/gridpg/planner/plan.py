@@ -392,14 +392,23 @@ class MergeStagedPlan(Plan):
     # is read from it)
     through_view: tuple[str, str] | None = None
     key_column: str | None = None
+    # positions (in the WHEN list) of the INSERT actions whose rows may belong on another
+    # node than their source row's: decided there, then moved (executor/merge_moves.py)
+    moved_inserts: tuple[int, ...] = ()
+    # sub-selects outside the source: the tables they read are copied to the target's
+    # nodes first (executor/merge_sublinks.py)
+    sublinks: bool = False
 
     def describe(self) -> list[str]:
         assert self.target is not None
         how = f"split by hash({self.key_sql})" if self.key_sql else "broadcast to every node"
-        return [f"Distributed plan: {self.strategy}",
-                f"  Source rows staged on {', '.join(self.target.groups)}, {how}",
-                f"  Source SQL: {self.with_text}SELECT * FROM {self.source_text.strip()}",
-                f"  Node SQL: {self.head}USING <stage> {self.tail}"]
+        lines = [f"Distributed plan: {self.strategy}",
+                 f"  Source rows staged on {', '.join(self.target.groups)}, {how}",
+                 f"  Source SQL: {self.with_text}SELECT * FROM {self.source_text.strip()}",
+                 f"  Node SQL: {self.head}USING <stage> {self.tail}"]
+        if self.moved_inserts:
+            lines.append("  Rows of the INSERT actions moved to their nodes after")
+        return lines
 
 
 # -- multi-node queries and writes -------------------------------------------------------

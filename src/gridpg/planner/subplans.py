@@ -172,6 +172,33 @@ def split_code_calls(sql: str, refs: Mapping[int, DistTable], columns: Mapping[T
     return _split(stmt, subplans)
 
 
+def split_write_scalars(sql: str, refs: Mapping[int, DistTable], columns: Mapping[TableKey, Sequence[str]],
+                        new_marker: Callable[[str], str]) -> SubplanSplit | str:
+    """The split of a MERGE or UPDATE whose uncorrelated scalar sub-selects read
+    distributed tables (`MERGE ... WHEN MATCHED AND t.x > (SELECT avg(x) FROM o)`, `UPDATE t
+    SET key = (SELECT ...)`), or why there is none: each runs first as a statement of its
+    own, once, as PostgreSQL runs an uncorrelated sub-select (an InitPlan), and the write
+    runs with its value as a typed literal, planned as any write with a constant there
+    (the nodes would otherwise read only their own rows, and a key's new value must be
+    known to move the row)."""
+    try:
+        stmt = parse_sql(sql)[0].stmt
+    except Exception:  # noqa: BLE001 - the caller parsed it already; be safe
+        return "the statement does not parse on its own"
+    if not isinstance(stmt, (ast.MergeStmt, ast.UpdateStmt)):
+        return "only a MERGE or UPDATE runs its sub-selects first here"
+    scope = _Scope(refs, columns)
+    subplans: list[Subplan] = []
+
+    def of_the_row(sub: ast.SelectStmt) -> bool:  # merge_action() is the MERGE row's own action
+        return any(True for _ in _nodes(sub, ast.MergeSupportFunc))
+
+    _pull_scalars(stmt, scope, new_marker, subplans, wanted=lambda sub: not of_the_row(sub))
+    if not subplans:
+        return "no uncorrelated scalar sub-select reads a distributed table"
+    return _split(stmt, subplans)
+
+
 def _split(stmt: ast.Node, subplans: list[Subplan]) -> SubplanSplit:
     """The split: the statement's text with each value or list marker standing as itself,
     not a subquery of it (`(SELECT m)` becomes `(m)`: two-phase finishes a value, an IN

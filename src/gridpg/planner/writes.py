@@ -405,11 +405,17 @@ def move_rows(sql: str, body: dict[str, Any], resolved: list[Resolved]) -> MoveR
     A FROM (or WHERE sub-select) may read REPLICATION tables: every node holds their rows,
     so its DELETE ... USING joins them as PostgreSQL would, and the UPDATE of the copy on
     the catalog server joins copies of them gathered there (`MoveRowsPlan.gather` after the
-    target's)."""
+    target's). A sub-select of the SET list or RETURNING (`SET k = (SELECT o.k FROM o WHERE
+    o.id = t.ref)`, `SET (k, x) = (SELECT ...)`) may read any distributed table, the target
+    too: only the UPDATE of the copy reads it, from a whole copy gathered from all its
+    nodes before their DELETE takes the moved rows away (the rows as the statement began,
+    as PostgreSQL's sub-select sees them)."""
     target = resolved[0].table
     assert target is not None
     replicated = [r for r in resolved[1:] if r.table is not None]
-    if any(r.table.method != "replication" for r in replicated) or not _moves_with_own_from(body, resolved):
+    in_set = _set_sub_select_locations(body)
+    if any(r.table.method != "replication" and r.ref.location not in in_set
+           for r in replicated) or not _moves_with_own_from(body, resolved):
         raise PgError(FEATURE_NOT_SUPPORTED, "UPDATE of the distribution column with a FROM that reads "
                       "distributed tables not replicated or calls volatile functions, or with subqueries over "
                       "such tables, is not supported by gridpg yet",
@@ -443,6 +449,16 @@ def move_rows(sql: str, body: dict[str, Any], resolved: list[Resolved]) -> MoveR
                         scratch=tuple(scratch.made))
 
 
+def _set_sub_select_locations(body: dict[str, Any]) -> set[int]:
+    """Locations of the relations read inside the SET list's and RETURNING's sub-selects."""
+    found: set[int] = set()
+    for part in (body.get("targetList"), body.get("returningList"), body.get("returningClause")):
+        for node in analyze._walk(part):
+            if isinstance(node, dict) and "SubLink" in node:
+                found |= _range_var_locations(node)
+    return found
+
+
 def _replicated_copies(sql: str, toks: list[Any], replicated: list[Resolved],
                        scratch: ScratchNames) -> tuple[list[GatherTable], str]:
     """The statement with each REPLICATION table it reads pointed at a catalog copy of it
@@ -456,8 +472,9 @@ def _replicated_copies(sql: str, toks: list[Any], replicated: list[Resolved],
     for r in replicated:
         assert r.table is not None
         key = (r.table.schema, r.table.name)
-        if key not in copies:
-            copies[key] = GatherTable(r.table.schema, r.table.name, scratch.new("gather"), tuple(r.table.groups[:1]))
+        if key not in copies:  # (one node of a REPLICATION table: each holds all its rows)
+            groups = r.table.groups[:1] if r.table.method == "replication" else r.table.groups
+            copies[key] = GatherTable(r.table.schema, r.table.name, scratch.new("gather"), tuple(groups))
         start, end = relation_span(sql, toks, r.ref)
         alias = "" if r.ref.alias else f" AS {quote(r.ref.name)}"
         replacements.append((start, end, f"pg_temp.{copies[key].temp}{alias}"))
@@ -549,13 +566,34 @@ def merge_statement(sql: str, body: dict[str, Any],
         return staged_merge(sql, target)  # (refuses what no plan can run)
     alias = source.get("alias", {}).get("aliasname")
     source_col = _merge_source_column(body, resolved[0], target, alias)
-    if source_col is None:
+    if source_col is None or not _inserts_keep_key(body, alias, source_col, target.column):
         return staged_merge(sql, target)
     toks = sqlparse.tokens(sql)
     using_at = top_level_keywords(sql, toks, ("using",))[0]
     on_at = top_level_keywords(sql, toks, ("on",))[0]
     source_text = sql[using_at + len("using"):on_at]
     return MergeStatementPlan(sql, target, None, source_text, alias, source_col)
+
+
+def _inserts_keep_key(body: dict[str, Any], alias: str | None, source_col: str, column: str | None) -> bool:
+    """Whether every INSERT action gives the distribution column the source column the ON
+    condition equates it with (`alias.col` or the bare `col`): its rows then belong on the
+    node of their source values, the one the whole MERGE runs on. Any other value is left
+    to the staged plan, which moves rows of other nodes there."""
+    for clause in body.get("mergeWhenClauses", []):
+        when = clause.get("MergeWhenClause", {})
+        if when.get("commandType") != "CMD_INSERT":
+            continue
+        names = [t.get("ResTarget", {}).get("name") for t in when.get("targetList", [])]
+        values = when.get("values") or []
+        if not names:
+            continue  # read with the target's columns at execution (executor/run.py _merge_with_insert_columns)
+        if column not in names or names.index(column) >= len(values):
+            return False
+        value = analyze.column_ref(values[names.index(column)])
+        if value not in ((alias, source_col), (source_col,)):
+            return False
+    return True
 
 
 def _merge_source_column(body: dict[str, Any], target_ref: Resolved, target: DistTable,
