@@ -1307,31 +1307,19 @@ async def _move_through_copy(dispatcher: Dispatcher, request: ExecRequest, plan:
     (`retarget`: the nodes' DELETE names the member under ONLY), the first copy updated
     (its inheritance reaching the others), each copy's rows copied back routed into its
     member; the UPDATE's answer, held until they are back."""
-    from gridpg.sql.retarget import retarget_delete
-
     txn = dispatcher.runner.txn
     table_ref = plan.gather[0]
     async with dispatcher.runner.statement_transaction():
         for f in plan.fragments:
             await txn.connection(f.group, wants_block=True)
             txn.mark_written(f.group)
-        for member, temp in zip(members, temps, strict=True):
-            names = [c.name for c in member.columns if c.name not in member.generated]
-            sources = []
-            for f in plan.fragments:
-                delete = await inline_params(dispatcher, request, f.sql)
-                if retarget:
-                    delete = retarget_delete(delete, member.table.schema, member.table.name)
-                sources.append((f.group, delete))
-            await _ensure_moved_rows_unreferenced(dispatcher, member.table.name, member.acting_keys, sources)
-            if member.generated:
-                await _copy_without_generated(dispatcher, sources, catalog, member.temp, temp, member.qualified,
-                                              names)
-            else:
-                await copy_rows_to_catalog(dispatcher, sources, catalog, temp)
-        copies: list[str] = []  # of the replicated tables the UPDATE reads
+        copies: list[str] = []  # of the other tables the UPDATE reads
         try:
+            # gathered before the moved rows leave the nodes: a SET sub-select over the
+            # target's own tree reads them as they were (the statement's snapshot)
             final_sql = await _gather_replicated_from(dispatcher, request, catalog, plan, copies)
+            for member, temp in zip(members, temps, strict=True):
+                await _delete_into_copy(dispatcher, request, plan, catalog, member, temp, retarget)
             written = f"UPDATE pg_temp.{table_ref.temp} "  # planner/writes.move_rows
             assert final_sql.startswith(written), final_sql
             final = await inline_params(dispatcher, request, f"UPDATE {temps[0]} {final_sql[len(written):]}")
@@ -1356,6 +1344,26 @@ async def _move_through_copy(dispatcher: Dispatcher, request: ExecRequest, plan:
         for member, temp in zip(members, temps, strict=True):
             await _copy_back(dispatcher, catalog, member, temp)
     return held
+
+
+async def _delete_into_copy(dispatcher: Dispatcher, request: ExecRequest, plan: DistributedPlan,
+                            catalog: BackendConnection, member: _MovedMember, temp: str, retarget: bool) -> None:
+    """A member's moved rows deleted on the nodes into its copy `temp` (`retarget`: the
+    nodes' DELETE names the member under ONLY)."""
+    from gridpg.sql.retarget import retarget_delete
+
+    names = [c.name for c in member.columns if c.name not in member.generated]
+    sources = []
+    for f in plan.fragments:
+        delete = await inline_params(dispatcher, request, f.sql)
+        if retarget:
+            delete = retarget_delete(delete, member.table.schema, member.table.name)
+        sources.append((f.group, delete))
+    await _ensure_moved_rows_unreferenced(dispatcher, member.table.name, member.acting_keys, sources)
+    if member.generated:
+        await _copy_without_generated(dispatcher, sources, catalog, member.temp, temp, member.qualified, names)
+    else:
+        await copy_rows_to_catalog(dispatcher, sources, catalog, temp)
 
 
 async def _gather_replicated_from(dispatcher: Dispatcher, request: ExecRequest, catalog: BackendConnection,

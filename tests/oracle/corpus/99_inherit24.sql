@@ -1,0 +1,32 @@
+/*
+Table inheritance as users of pre-partitioning schemas write it (h-inherit24): an UPDATE of
+the distribution column through an inheritance parent whose SET list or RETURNING reads
+other distributed tables (and the tree itself) in sub-selects: the copies the catalog
+server's UPDATE reads are gathered whole from every node before the moved rows leave them
+(it was refused, 0A000, inherit.sql:787), ONLY in those sub-selects, a rolled-back block.
+*/
+CREATE SCHEMA oracle_inh24;
+CREATE TABLE oracle_inh24.rates (region int, pct int);
+INSERT INTO oracle_inh24.rates VALUES (1, 10), (2, 20), (3, 30);
+CREATE TABLE oracle_inh24.account (id int, owner text, balance int);
+CREATE TABLE oracle_inh24.savings (owner text, id int, balance int, region int);
+ALTER TABLE oracle_inh24.savings INHERIT oracle_inh24.account;
+CREATE TABLE oracle_inh24.checking (overdraft int) INHERITS (oracle_inh24.account);
+INSERT INTO oracle_inh24.account SELECT i, 'acct' || i, i * 100 FROM generate_series(1, 4) i;
+INSERT INTO oracle_inh24.savings SELECT 'sav' || i, i, i * 10, 1 + i % 3 FROM generate_series(5, 8) i;
+INSERT INTO oracle_inh24.checking SELECT i, 'chk' || i, i, i FROM generate_series(9, 12) i;
+UPDATE oracle_inh24.account a SET (id, owner) = (SELECT a.id, a.owner || '-' FROM oracle_inh24.rates WHERE region = 1);
+SELECT tableoid::regclass, * FROM oracle_inh24.account ORDER BY id, owner;
+UPDATE oracle_inh24.account SET id = id + (SELECT max(pct) FROM oracle_inh24.rates) WHERE id > 10 RETURNING id, owner;
+UPDATE oracle_inh24.account SET id = (SELECT max(id) FROM oracle_inh24.checking) + id WHERE id < 3 RETURNING *;
+UPDATE ONLY oracle_inh24.account SET id = id + (SELECT count(*) FROM ONLY oracle_inh24.account) WHERE id = 3
+  RETURNING id, (SELECT count(*) FROM oracle_inh24.account);
+UPDATE oracle_inh24.savings s SET id = s.id * 100, balance = (SELECT sum(balance) FROM oracle_inh24.savings)
+  WHERE s.region = 2 RETURNING s.id, s.balance, s.region;
+SELECT tableoid::regclass, * FROM oracle_inh24.account ORDER BY id, owner;
+SELECT * FROM oracle_inh24.savings ORDER BY id;
+BEGIN;
+UPDATE oracle_inh24.account SET id = -id + (SELECT min(pct) FROM oracle_inh24.rates) WHERE owner LIKE 'chk%';
+SELECT tableoid::regclass, id, owner FROM oracle_inh24.account WHERE id < 0 ORDER BY id;
+ROLLBACK;
+SELECT count(*), sum(id) FROM oracle_inh24.account;
