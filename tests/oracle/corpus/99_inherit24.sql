@@ -30,3 +30,20 @@ UPDATE oracle_inh24.account SET id = -id + (SELECT min(pct) FROM oracle_inh24.ra
 SELECT tableoid::regclass, id, owner FROM oracle_inh24.account WHERE id < 0 ORDER BY id;
 ROLLBACK;
 SELECT count(*), sum(id) FROM oracle_inh24.account;
+-- RETURNING and WHERE reading tableoid of a moving UPDATE through a parent: each row's
+-- member, as in PostgreSQL (refused before, 0A000, "by moving rows between nodes")
+UPDATE oracle_inh24.account SET id = id + 1000 WHERE owner LIKE 'sav%' RETURNING tableoid::regclass, id, owner;
+UPDATE oracle_inh24.account t SET id = t.id - 1000 WHERE t.tableoid = 'oracle_inh24.savings'::regclass
+  RETURNING t.tableoid::regclass::text AS member, t.id;
+UPDATE oracle_inh24.account a SET id = a.id + v.d FROM (VALUES (1, 'chk'), (2, 'acct')) v(d, prefix)
+  WHERE a.owner LIKE v.prefix || '%' AND a.tableoid <> 'oracle_inh24.account'::regclass
+  RETURNING a.tableoid::regclass, a.id, v.prefix;
+UPDATE ONLY oracle_inh24.checking SET id = -id RETURNING tableoid::regclass, *;
+SELECT tableoid::regclass, * FROM oracle_inh24.account ORDER BY id, owner;
+-- a partitioned target: the partition a moved row lands in is not known to the copy
+CREATE TABLE oracle_inh24.events (id int, day int) PARTITION BY RANGE (day);
+CREATE TABLE oracle_inh24.events_a PARTITION OF oracle_inh24.events FOR VALUES FROM (0) TO (10);
+CREATE TABLE oracle_inh24.events_b PARTITION OF oracle_inh24.events FOR VALUES FROM (10) TO (20);
+INSERT INTO oracle_inh24.events VALUES (1, 1), (2, 12);
+UPDATE oracle_inh24.events_a SET id = id + 5 RETURNING tableoid::regclass, *;
+SELECT tableoid::regclass, * FROM oracle_inh24.events ORDER BY id;
