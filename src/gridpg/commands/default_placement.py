@@ -222,11 +222,37 @@ async def make_replicated(ddl: DdlRunner, table: DistTable, seen: set[tuple[str,
     seen.add(table.key)
     if len(seen) > _MAX_TABLES:
         raise PgError(PROGRAM_LIMIT_EXCEEDED, f"more than {_MAX_TABLES} tables would have to be replicated")
+    await _ensure_not_inherited(ddl, table)
     await replicate_parents(ddl, replicated(table), await foreign_keys(ddl, *table.key), seen)
     await redistribute(ddl.dispatcher, ddl, quote_qualified(*table.key), DistributionSpec("replication"),
                        None, None, by_default=True)
     ddl.dispatcher.session.say(
         f'table "{table.name}" is now replicated to every datanode: {why}')
+
+
+async def _ensure_not_inherited(ddl: DdlRunner, table: DistTable) -> None:
+    """A member of an inheritance tree is not rebuilt alone: the rebuild drops the table on
+    the datanodes, which its children depend on (it failed with 2BP01, "cannot drop table
+    ... because other objects depend on it", inherit.sql:1029), and every member of a tree
+    must stay placed alike (a read of the parent on a node reads the children there).
+    Refused with what the key needs instead (0A000)."""
+    conn = await ddl.conn(ddl.coord.catalog_node)
+    rows = await conn.query(
+        "SELECT EXISTS (SELECT 1 FROM pg_catalog.pg_inherits i JOIN pg_catalog.pg_class k ON k.oid = i.inhrelid "
+        f"WHERE NOT k.relispartition AND (i.inhrelid = {_regclass(*table.key)} OR i.inhparent = "
+        f"{_regclass(*table.key)}))")
+    if rows and rows[0][0] == "t":
+        from gridpg.errors import FEATURE_NOT_SUPPORTED, PgError
+
+        how = f"{table.method.upper()} ({table.column})" if table.column else table.method.upper()
+        raise PgError(FEATURE_NOT_SUPPORTED,
+                      f'a unique key, exclusion constraint or foreign key of "{table.name}" cannot hold under its '
+                      f"distribution ({how}), and gridpg does not make a member of an inheritance tree a "
+                      "REPLICATION table alone",
+                      detail="Each datanode checks such a key over its own rows only; the tree's members must "
+                             "stay placed alike.",
+                      hint="include the distribution column in the key, or create the tree's tables with "
+                           "DISTRIBUTE BY REPLICATION")
 
 
 async def actions_write_distribution_column(ddl: DdlRunner, table: DistTable) -> bool:

@@ -183,6 +183,38 @@ def ensure_keys_hold(table: DistTable, keys: list[list[str]]) -> None:
                           hint="add the distribution column to the key, or distribute by a column of the key")
 
 
+async def ensure_plain_keys_hold(ddl: DdlRunner, table: DistTable) -> None:
+    """A unique key or exclusion constraint added later (ALTER TABLE, CREATE UNIQUE INDEX) to
+    a HASH table whose datanode copies are plain tables (a member of an inheritance tree):
+    there no partitioned parent refuses a key without the distribution column, as it does
+    for a table in the shard layout, and each node checked the key over its own rows only:
+    equal keys on two nodes both went in, silently. Refused (0A000), as CREATE TABLE does."""
+    conn = await ddl.conn(table.groups[0])
+    rows = await conn.query("SELECT c.relkind FROM pg_catalog.pg_class c WHERE c.oid = pg_catalog.to_regclass("
+                            f"{quote_literal(quote_qualified(table.schema, table.name))})")
+    if rows and rows[0][0] == "r":
+        from gridpg.commands.default_placement import unique_keys
+
+        ensure_hash_keys_hold(table, await unique_keys(ddl, table.schema, table.name))
+
+
+def ensure_hash_keys_hold(table: DistTable, keys: list[list[str] | None]) -> None:
+    """Every unique key (None: on an expression, or an exclusion constraint comparing no
+    column with `=`) of a HASH inheritance member holds its distribution column: the
+    member is a plain table on each datanode, which checks the key over its own rows only
+    (CREATE TABLE ... (UNIQUE (b)) INHERITS (p) of a parent distributed by another column
+    took duplicates on two nodes, silently)."""
+    for key in keys:
+        if key is None or table.column not in key:
+            shown = f"({', '.join(key)})" if key else "on an expression, or an exclusion constraint without ="
+            raise PgError(FEATURE_NOT_SUPPORTED,
+                          f'unique or exclusion key {shown} of "{table.name}" does not include the distribution '
+                          f'column "{table.column}" of its inheritance tree',
+                          detail="each datanode checks uniqueness over its own rows only",
+                          hint="add the distribution column to the key, or create the tree's tables with "
+                               "DISTRIBUTE BY REPLICATION")
+
+
 def _describe(table: DistTable) -> str:
     if table.column:
         return f"{table.method.upper()} ({table.column})"

@@ -1,0 +1,60 @@
+"""Unique keys and exclusion constraints of inheritance members (h-inherit24): the members
+of an inheritance tree over a HASH table are plain tables on the datanodes, where no
+partitioned parent refuses a key without the distribution column, so each node checked
+such a key over its own rows only. Each test fails on the code before it."""
+
+from __future__ import annotations
+
+import psycopg
+import pytest
+
+from gridpg.cluster.control import Cluster
+
+
+def test_a_key_without_the_distribution_column_of_an_inheritance_member_is_refused(
+        gridpg_cluster: Cluster, schema: str) -> None:
+    """`CREATE UNIQUE INDEX ON child (b)` and `CREATE TABLE c (UNIQUE (b)) INHERITS (p)` of a
+    tree distributed by `a` succeeded, and rows with equal `b` on two nodes both went in
+    (PostgreSQL refuses the second: 23505), silently. Refused now (0A000); keys with the
+    distribution column still work and are enforced."""
+    with psycopg.connect(gridpg_cluster.dsn(0), autocommit=True) as conn:
+        conn.execute(f"SET search_path TO {schema}")
+        conn.execute("CREATE TABLE k24_parent (a int PRIMARY KEY, b text)")
+        conn.execute("CREATE TABLE k24_child (a int PRIMARY KEY) INHERITS (k24_parent)")
+        for sql in ("CREATE UNIQUE INDEX ON k24_child (b)",
+                    "ALTER TABLE k24_child ADD CONSTRAINT k24_b UNIQUE (b)",
+                    "CREATE UNIQUE INDEX ON k24_child (lower(b))",
+                    "CREATE TABLE k24_other (c int, UNIQUE (b)) INHERITS (k24_parent)"):
+            with pytest.raises(psycopg.errors.FeatureNotSupported, match='does not include the distribution column "a"'):
+                conn.execute(sql)
+        conn.execute("CREATE UNIQUE INDEX ON k24_child (b, a)")
+        conn.execute("CREATE TABLE k24_third (c int, UNIQUE (c, a)) INHERITS (k24_parent)")
+        for a in range(1, 9):  # equal b on every node: allowed, the keys hold `a`
+            conn.execute("INSERT INTO k24_child VALUES (%s, 'same')", (a,))
+        with pytest.raises(psycopg.errors.UniqueViolation):
+            conn.execute("INSERT INTO k24_child VALUES (3, 'same')")
+        assert conn.execute("SELECT count(*) FROM k24_parent").fetchone() == (8,)
+        assert conn.execute("SELECT count(*) FROM pg_indexes WHERE tablename IN ('k24_child', 'k24_other')"
+                            ).fetchone() == (2,)
+
+
+def test_a_key_that_would_replicate_an_inheritance_parent_is_refused_clearly(
+        gridpg_cluster: Cluster, schema: str) -> None:
+    """inherit.sql:1029: `ALTER TABLE parent ADD CONSTRAINT ... EXCLUDE ((1) WITH =)` of a tree
+    gridpg placed by default tried to make the parent a REPLICATION table alone, and the
+    rebuild's DROP failed on the datanodes (2BP01 "cannot drop table ... because other
+    objects depend on it"). Refused with what the key needs (0A000); the tree is unchanged."""
+    with psycopg.connect(gridpg_cluster.dsn(0), autocommit=True) as conn:
+        conn.execute(f"SET search_path TO {schema}")
+        conn.execute("CREATE TABLE k24_p2 (a int PRIMARY KEY, b text)")
+        conn.execute("CREATE TABLE k24_c2 () INHERITS (k24_p2)")
+        conn.execute("INSERT INTO k24_p2 VALUES (1, 'x'), (2, 'x')")
+        conn.execute("INSERT INTO k24_c2 VALUES (3, 'y')")
+        for sql in ("ALTER TABLE k24_p2 ADD CONSTRAINT k24_p2_excl EXCLUDE ((1) WITH =)",
+                    "ALTER TABLE k24_p2 ADD CONSTRAINT k24_p2_b UNIQUE (b)"):
+            with pytest.raises(psycopg.errors.FeatureNotSupported, match="member of an inheritance tree"):
+                conn.execute(sql)
+        conn.execute("ALTER TABLE k24_p2 ADD CONSTRAINT k24_p2_ab UNIQUE (a, b)")
+        assert conn.execute("SELECT a, b FROM k24_p2 ORDER BY a").fetchall() == [(1, "x"), (2, "x"), (3, "y")]
+        assert conn.execute("SELECT method FROM gridpg.dist_table WHERE table_name IN ('k24_p2', 'k24_c2')"
+                            ).fetchall() == [("hash",), ("hash",)]
