@@ -47,3 +47,32 @@ CREATE TABLE oracle_inh24.events_b PARTITION OF oracle_inh24.events FOR VALUES F
 INSERT INTO oracle_inh24.events VALUES (1, 1), (2, 12);
 UPDATE oracle_inh24.events_a SET id = id + 5 RETURNING tableoid::regclass, *;
 SELECT tableoid::regclass, * FROM oracle_inh24.events ORDER BY id;
+-- ALTER TABLE ... ALTER COLUMN ... TYPE of the distribution column of an inheritance tree's
+-- root (refused before, 0A000): every member changes on the datanodes, rows whose new
+-- value hashes elsewhere move (text -> integer USING), or stay (int -> bigint)
+CREATE TABLE oracle_inh24.doc (code text, title text);
+CREATE TABLE oracle_inh24.doc_memo (urgent bool) INHERITS (oracle_inh24.doc);
+CREATE TABLE oracle_inh24.doc_note (body text) INHERITS (oracle_inh24.doc);
+CREATE TABLE oracle_inh24.doc_both () INHERITS (oracle_inh24.doc_memo, oracle_inh24.doc_note);
+INSERT INTO oracle_inh24.doc SELECT 'd' || repeat('x', g % 7), 'doc' || g FROM generate_series(1, 30) g;
+INSERT INTO oracle_inh24.doc_memo SELECT repeat('m', g % 5), 'memo' || g, g % 2 = 0 FROM generate_series(1, 30) g;
+INSERT INTO oracle_inh24.doc_both VALUES ('both', 'b1', true, 'body');
+ALTER TABLE oracle_inh24.doc ALTER COLUMN code TYPE integer USING length(code) * 10;
+SELECT tableoid::regclass, code, count(*) FROM oracle_inh24.doc GROUP BY 1, 2 ORDER BY 1, 2;
+SELECT tableoid::regclass, * FROM oracle_inh24.doc WHERE code = 40 ORDER BY title;
+SELECT * FROM oracle_inh24.doc_both WHERE code = 40;
+UPDATE oracle_inh24.doc SET title = title || '!' WHERE code = 20 RETURNING tableoid::regclass, code, title;
+DELETE FROM oracle_inh24.doc WHERE code = 30 RETURNING tableoid::regclass, code, title;
+INSERT INTO oracle_inh24.doc_note VALUES (70, 'n', 'note') RETURNING *;
+SELECT tableoid::regclass, * FROM oracle_inh24.doc WHERE code IN (10, 70) ORDER BY 1, 3;
+ALTER TABLE oracle_inh24.doc ALTER COLUMN code TYPE bigint;
+SELECT pg_typeof(code), count(*), sum(code) FROM oracle_inh24.doc GROUP BY 1;
+SELECT count(*) FROM oracle_inh24.doc WHERE code = 50;
+BEGIN;
+ALTER TABLE oracle_inh24.doc ALTER COLUMN code TYPE text USING 'k' || code;
+SELECT count(*) FROM oracle_inh24.doc WHERE code = 'k50';
+ROLLBACK;
+SELECT count(*) FROM oracle_inh24.doc WHERE code = 50;
+-- error
+ALTER TABLE oracle_inh24.doc_memo ALTER COLUMN code TYPE int;
+SELECT tableoid::regclass, count(*) FROM oracle_inh24.doc GROUP BY 1 ORDER BY 1;
