@@ -76,3 +76,27 @@ SELECT count(*) FROM oracle_inh24.doc WHERE code = 50;
 -- error
 ALTER TABLE oracle_inh24.doc_memo ALTER COLUMN code TYPE int;
 SELECT tableoid::regclass, count(*) FROM oracle_inh24.doc GROUP BY 1 ORDER BY 1;
+-- a key of the root of a tree gridpg placed that its HASH placement cannot hold: the whole
+-- tree becomes REPLICATION (the parent's rebuild alone failed, 2BP01, inherit.sql:1029)
+CREATE TABLE oracle_inh24.person (id int, email text, name text);
+CREATE TABLE oracle_inh24.staff (dept text) INHERITS (oracle_inh24.person);
+CREATE TABLE oracle_inh24.contractor (agency text) INHERITS (oracle_inh24.staff);
+INSERT INTO oracle_inh24.person SELECT g, 'p' || g || '@x', 'n' || g FROM generate_series(1, 25) g;
+INSERT INTO oracle_inh24.staff SELECT g, 's' || g || '@x', 'n' || g, 'd' || g % 3 FROM generate_series(26, 50) g;
+INSERT INTO oracle_inh24.contractor SELECT g, 'p' || g || '@x', 'c', 'd', 'a' FROM generate_series(1, 5) g;
+ALTER TABLE oracle_inh24.person ADD CONSTRAINT person_email UNIQUE (email);
+-- error
+INSERT INTO oracle_inh24.person VALUES (99, 'p7@x', 'dup');
+INSERT INTO oracle_inh24.staff VALUES (99, 'p7@x', 'not a dup of the parent', 'd');
+SELECT tableoid::regclass, count(*), count(DISTINCT email) FROM oracle_inh24.person GROUP BY 1 ORDER BY 1;
+SELECT * FROM oracle_inh24.person WHERE email = 'p3@x' ORDER BY name;
+UPDATE oracle_inh24.person SET name = upper(name) WHERE id % 10 = 0 RETURNING tableoid::regclass, id, name;
+DELETE FROM oracle_inh24.staff WHERE dept = 'd1' RETURNING id;
+SELECT tableoid::regclass, count(*), sum(id) FROM oracle_inh24.person GROUP BY 1 ORDER BY 1;
+ALTER TABLE oracle_inh24.staff ADD CONSTRAINT staff_excl EXCLUDE ((1) WITH =) WHERE (dept = 'boss');
+INSERT INTO oracle_inh24.staff VALUES (200, 'b1@x', 'boss one', 'boss');
+-- error
+INSERT INTO oracle_inh24.staff VALUES (201, 'b2@x', 'boss two', 'boss');
+CREATE TABLE oracle_inh24.intern () INHERITS (oracle_inh24.staff);
+INSERT INTO oracle_inh24.intern VALUES (300, 'p7@x', 'i', 'boss');
+SELECT tableoid::regclass, count(*) FROM oracle_inh24.person GROUP BY 1 ORDER BY 1;
