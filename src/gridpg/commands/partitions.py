@@ -221,6 +221,12 @@ def _describe(table: DistTable) -> str:
     return table.method.upper()
 
 
+# Partition hashes of types the exchanges do not split by, for the placement CHECK only:
+# without one a bytea member took a row written in place on the wrong node (an UPDATE of
+# the distribution column through a view), and point reads missed it, silently.
+_PLACEMENT_ONLY_HASH = {"bytea": "hashbyteaextended"}
+
+
 def placement_check_sql(table: DistTable, remainders: list[int]) -> str | None:
     """`ALTER TABLE ... ADD CONSTRAINT gridpg_placement CHECK (...)` keeping a plain-layout
     HASH table to the remainders of its node; None when the type's hash is not computed in
@@ -229,10 +235,12 @@ def placement_check_sql(table: DistTable, remainders: list[int]) -> str | None:
     from gridpg.planner.hashing import canonical_type_name
     from gridpg.sql.quote import quote_ident
 
-    oid = REPARTITION_TYPE_OIDS.get(canonical_type_name(table.column_type or ""))
-    if oid is None or table.column is None or table.shard_count is None or not remainders:
+    ctype = canonical_type_name(table.column_type or "")
+    oid = REPARTITION_TYPE_OIDS.get(ctype)
+    function = _PLACEMENT_ONLY_HASH.get(ctype)
+    if (oid is None and function is None) or table.column is None or table.shard_count is None or not remainders:
         return None
-    expr = remainder_sql(quote_ident(table.column), oid, table.shard_count)
+    expr = remainder_sql(quote_ident(table.column), oid or 0, table.shard_count, function)
     values = ", ".join(str(r) for r in sorted(remainders))
     return (f"ALTER TABLE {quote_qualified(table.schema, table.name)} ADD CONSTRAINT gridpg_placement "
             f"CHECK ({expr} IN ({values}))")
