@@ -100,3 +100,13 @@ INSERT INTO oracle_inh24.staff VALUES (201, 'b2@x', 'boss two', 'boss');
 CREATE TABLE oracle_inh24.intern () INHERITS (oracle_inh24.staff);
 INSERT INTO oracle_inh24.intern VALUES (300, 'p7@x', 'i', 'boss');
 SELECT tableoid::regclass, count(*) FROM oracle_inh24.person GROUP BY 1 ORDER BY 1;
+-- INHERIT of a table placed otherwise that lacks the parent's distribution column:
+-- PostgreSQL's own error (42804), not gridpg's 0A000 about placements
+CREATE TABLE oracle_inh24.pp (a int, b int);
+CREATE TABLE oracle_inh24.cc (b int, c int);
+INSERT INTO oracle_inh24.cc VALUES (1, 2);
+-- error
+ALTER TABLE oracle_inh24.cc INHERIT oracle_inh24.pp;
+ALTER TABLE oracle_inh24.cc ADD COLUMN a int;
+ALTER TABLE oracle_inh24.cc INHERIT oracle_inh24.pp;
+SELECT * FROM oracle_inh24.pp ORDER BY b;
