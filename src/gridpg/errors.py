@@ -93,6 +93,8 @@ class PgError(Exception):
             fields = _referenced_shard(fields)
         if "remote SQL command: " in fields.get("W", ""):
             fields = _without_loopback_context(fields)
+        if fields.get("n") == PLACEMENT_CHECK and fields.get("C") == "23514":
+            fields = _placement_refusal(fields)
         return cls(
             fields.get("C", INTERNAL_ERROR), fields.get("M", ""), fields.get("D"),
             fields.get("H"), fields.get("S", "ERROR"), node, fields, text,
@@ -122,6 +124,24 @@ class PgError(Exception):
 
 
 SHARD_SCHEMA = "gridpg_shards"
+# The CHECK keeping an inheritance member's datanode copy to its node's shards
+# (commands/partitions.placement_check_sql).
+PLACEMENT_CHECK = "gridpg_placement"
+
+
+def _placement_refusal(fields: dict[str, str]) -> dict[str, str]:
+    """A row written in place on a datanode whose new distribution column value belongs to
+    another node's shards (an UPDATE through a view or rule, a BEFORE trigger changing the
+    column): PostgreSQL would take it, so not its 23514 about a constraint the user never
+    made, but what gridpg does not do and why (0A000)."""
+    table = fields.get("t", "")
+    out = {k: v for k, v in fields.items() if k not in ("n", "c", "H")}
+    out["C"] = FEATURE_NOT_SUPPORTED
+    out["M"] = (f'a row of "{table}" would have to move to another datanode: gridpg does not move a row written '
+                "in place with a new distribution column value (an UPDATE through a view or rule, or a trigger "
+                "changing the column)")
+    out["H"] = "update the distribution column of the table itself, naming the rows in WHERE"
+    return out
 _SHARD_NAME = re.compile(r"^(?P<schema>.+)\.(?P<table>.+)_(?P<remainder>\d+)$")
 
 

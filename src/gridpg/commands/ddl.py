@@ -423,6 +423,9 @@ class DdlRunner:
         if relation is None or relation.get("relpersistence") == "t":
             return
         table = await self._altered_table(relation)
+        if table is not None and table.method == "hash":
+            await partitions.ensure_plain_keys_hold(self, table)
+            return
         if table is None or table.method not in ("roundrobin", "modulo"):
             return
         keys = await default_placement.unique_keys(self, table.schema, table.name)
@@ -593,6 +596,8 @@ class DdlRunner:
             if spec is None:
                 await partitions.align_parents(self, schema, name, parents)
             table = partitions.inherited_table(self.snapshot, schema, name, parents, spec)
+            if table.method == "hash" and not parents[0].is_partition:
+                partitions.ensure_hash_keys_hold(table, await default_placement.unique_keys(self, schema, name))
         else:
             table = self._decide(schema, name, columns, keys, fk_parents, spec, shard_count, colocate_with)
         if body.get("partspec"):

@@ -190,8 +190,7 @@ async def fit_altered_table(ddl: DdlRunner, schema: str, name: str) -> bool:
         self_fk = [fk for fk in fks if fk[1:3] == table.key]
         if not keys_hold(table, keys) or any(not foreign_key_holds(ddl.snapshot, table, fk) for fk in self_fk) \
                 or await actions_write_distribution_column(ddl, table):
-            await make_replicated(ddl, table, set())
-            return True
+            return await make_replicated(ddl, table, set())
     await replicate_parents(ddl, table, fks, set())
     return False
 
@@ -210,23 +209,47 @@ async def replicate_parents(ddl: DdlRunner, table: DistTable, fks: list[ForeignK
 async def make_replicated(ddl: DdlRunner, table: DistTable, seen: set[tuple[str, str]],
                           why: str = "a unique key or foreign key it was given cannot hold under its default "
                                      "distribution (use DISTRIBUTE BY, or create_distributed_table with a column "
-                                     "every key includes, to spread its rows)") -> None:
+                                     "every key includes, to spread its rows)") -> bool:
     """Rebuild a default-distributed table as a REPLICATION table, its parents first (a
     reference table refers to reference tables only), inside the statement's transaction;
-    `why` ends the notice the client gets."""
+    `why` ends the notice the client gets. True when it was rebuilt from the catalog's
+    definition; False when it is a member of an inheritance tree, which changes in place
+    (commands/tree_replication.py: the statement still runs on the datanodes)."""
     from gridpg.commands.redistribute import redistribute
     from gridpg.errors import PROGRAM_LIMIT_EXCEEDED, PgError
 
     if table.key in seen:
-        return
+        return False
     seen.add(table.key)
     if len(seen) > _MAX_TABLES:
         raise PgError(PROGRAM_LIMIT_EXCEEDED, f"more than {_MAX_TABLES} tables would have to be replicated")
+    if await _in_inheritance_tree(ddl, table):
+        # not rebuilt alone: its children depend on it on the datanodes (the rebuild's DROP
+        # failed, 2BP01, inherit.sql:1029), and a tree's members stay placed alike
+        from gridpg.commands import tree_replication
+
+        members = await tree_replication.tree_members(ddl, table)
+        if members is None:
+            raise tree_replication.refusal_for(table)
+        for member in members:
+            await replicate_parents(ddl, replicated(member), await foreign_keys(ddl, *member.key), seen)
+        await tree_replication.replicate_tree(ddl, table, members)
+        return False
     await replicate_parents(ddl, replicated(table), await foreign_keys(ddl, *table.key), seen)
     await redistribute(ddl.dispatcher, ddl, quote_qualified(*table.key), DistributionSpec("replication"),
                        None, None, by_default=True)
     ddl.dispatcher.session.say(
         f'table "{table.name}" is now replicated to every datanode: {why}')
+    return True
+
+
+async def _in_inheritance_tree(ddl: DdlRunner, table: DistTable) -> bool:
+    conn = await ddl.conn(ddl.coord.catalog_node)
+    rows = await conn.query(
+        "SELECT EXISTS (SELECT 1 FROM pg_catalog.pg_inherits i JOIN pg_catalog.pg_class k ON k.oid = i.inhrelid "
+        f"WHERE NOT k.relispartition AND (i.inhrelid = {_regclass(*table.key)} OR i.inhparent = "
+        f"{_regclass(*table.key)}))")
+    return bool(rows) and rows[0][0] == "t"
 
 
 async def actions_write_distribution_column(ddl: DdlRunner, table: DistTable) -> bool:

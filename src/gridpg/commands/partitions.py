@@ -183,10 +183,48 @@ def ensure_keys_hold(table: DistTable, keys: list[list[str]]) -> None:
                           hint="add the distribution column to the key, or distribute by a column of the key")
 
 
+async def ensure_plain_keys_hold(ddl: DdlRunner, table: DistTable) -> None:
+    """A unique key or exclusion constraint added later (ALTER TABLE, CREATE UNIQUE INDEX) to
+    a HASH table whose datanode copies are plain tables (a member of an inheritance tree):
+    there no partitioned parent refuses a key without the distribution column, as it does
+    for a table in the shard layout, and each node checked the key over its own rows only:
+    equal keys on two nodes both went in, silently. Refused (0A000), as CREATE TABLE does."""
+    conn = await ddl.conn(table.groups[0])
+    rows = await conn.query("SELECT c.relkind FROM pg_catalog.pg_class c WHERE c.oid = pg_catalog.to_regclass("
+                            f"{quote_literal(quote_qualified(table.schema, table.name))})")
+    if rows and rows[0][0] == "r":
+        from gridpg.commands.default_placement import unique_keys
+
+        ensure_hash_keys_hold(table, await unique_keys(ddl, table.schema, table.name))
+
+
+def ensure_hash_keys_hold(table: DistTable, keys: list[list[str] | None]) -> None:
+    """Every unique key (None: on an expression, or an exclusion constraint comparing no
+    column with `=`) of a HASH inheritance member holds its distribution column: the
+    member is a plain table on each datanode, which checks the key over its own rows only
+    (CREATE TABLE ... (UNIQUE (b)) INHERITS (p) of a parent distributed by another column
+    took duplicates on two nodes, silently)."""
+    for key in keys:
+        if key is None or table.column not in key:
+            shown = f"({', '.join(key)})" if key else "on an expression, or an exclusion constraint without ="
+            raise PgError(FEATURE_NOT_SUPPORTED,
+                          f'unique or exclusion key {shown} of "{table.name}" does not include the distribution '
+                          f'column "{table.column}" of its inheritance tree',
+                          detail="each datanode checks uniqueness over its own rows only",
+                          hint="add the distribution column to the key, or create the tree's tables with "
+                               "DISTRIBUTE BY REPLICATION")
+
+
 def _describe(table: DistTable) -> str:
     if table.column:
         return f"{table.method.upper()} ({table.column})"
     return table.method.upper()
+
+
+# Partition hashes of types the exchanges do not split by, for the placement CHECK only:
+# without one a bytea member took a row written in place on the wrong node (an UPDATE of
+# the distribution column through a view), and point reads missed it, silently.
+_PLACEMENT_ONLY_HASH = {"bytea": "hashbyteaextended"}
 
 
 def placement_check_sql(table: DistTable, remainders: list[int]) -> str | None:
@@ -197,10 +235,12 @@ def placement_check_sql(table: DistTable, remainders: list[int]) -> str | None:
     from gridpg.planner.hashing import canonical_type_name
     from gridpg.sql.quote import quote_ident
 
-    oid = REPARTITION_TYPE_OIDS.get(canonical_type_name(table.column_type or ""))
-    if oid is None or table.column is None or table.shard_count is None or not remainders:
+    ctype = canonical_type_name(table.column_type or "")
+    oid = REPARTITION_TYPE_OIDS.get(ctype)
+    function = _PLACEMENT_ONLY_HASH.get(ctype)
+    if (oid is None and function is None) or table.column is None or table.shard_count is None or not remainders:
         return None
-    expr = remainder_sql(quote_ident(table.column), oid, table.shard_count)
+    expr = remainder_sql(quote_ident(table.column), oid or 0, table.shard_count, function)
     values = ", ".join(str(r) for r in sorted(remainders))
     return (f"ALTER TABLE {quote_qualified(table.schema, table.name)} ADD CONSTRAINT gridpg_placement "
             f"CHECK ({expr} IN ({values}))")
@@ -421,6 +461,7 @@ async def prepare_inherit(ddl: DdlRunner, tree: dict[str, Any]) -> None:
     """ALTER TABLE child INHERIT parent: both must be distributed alike, and HASH ones
     become plain tables on the datanodes (as for CREATE TABLE ... INHERITS)."""
     body = tree["AlterTableStmt"]
+    alone = all(item.get("AlterTableCmd", {}).get("subtype") == "AT_AddInherit" for item in body.get("cmds") or [])
     for item in body.get("cmds") or []:
         cmd = item.get("AlterTableCmd", {})
         if cmd.get("subtype") != "AT_AddInherit":
@@ -442,6 +483,11 @@ async def prepare_inherit(ddl: DdlRunner, tree: dict[str, Any]) -> None:
             tables = [snapshot.table(*child[:2]), snapshot.table(*parent[:2])]
             if tables[0] is None or tables[1] is None:
                 return
+        if not same_distribution(tables[0], tables[1]) and tables[1].column is not None and alone and \
+                not await _has_column(conn, tables[0], tables[1].column, tables[1].column_type or ""):
+            # PostgreSQL refuses it with its own error: the child lacks a column of the parent
+            # (with another subcommand, an ADD COLUMN could give it one: refused below)
+            return
         if not same_distribution(tables[0], tables[1]):
             raise PgError(FEATURE_NOT_SUPPORTED, f'cannot make "{child[1]}" inherit from "{parent[1]}": they are '
                           f"not distributed alike ({_describe(tables[0])}, {_describe(tables[1])})",

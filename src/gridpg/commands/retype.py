@@ -26,6 +26,7 @@ import secrets
 from typing import TYPE_CHECKING, Any
 
 from gridpg.catalog.model import DistTable
+from gridpg.commands import retype_tree
 from gridpg.commands.ddl import as_cluster_owner
 from gridpg.errors import FEATURE_NOT_SUPPORTED, INVALID_TABLE_DEFINITION, PgError
 from gridpg.planner.hashing import canonical_type_name, is_hashable_type
@@ -139,7 +140,10 @@ async def _retype(ddl: DdlRunner, request: ExecRequest, table: DistTable, tree: 
     ensure_supported_commands(body, column)
     qualified = quote_qualified(table.schema, table.name)
     catalog = await ddl.conn(ddl.coord.catalog_node)
-    await _ensure_no_inheritance(catalog, qualified, column)
+    members = await retype_tree.tree_members(catalog, qualified)
+    if members is not None:  # plain tables on the datanodes: commands/retype_tree.py
+        await retype_tree.retype_tree(ddl, request, table, members)
+        return
     old_deterministic = await _deterministic_collation(catalog, qualified, column)
     for node in ddl.catalog_nodes():  # PostgreSQL's checks and errors, before any row moves
         conn = await ddl.conn(node)
@@ -225,21 +229,6 @@ async def _ensure_no_colocated_foreign_keys(ddl: DdlRunner, catalog: Any, table:
                       detail="gridpg colocates hash-distributed tables by the type of their distribution column",
                       hint="drop the foreign key, change the type of both columns, then add the key again "
                       "(as Django's migrations do)")
-
-
-async def _ensure_no_inheritance(catalog: Any, qualified: str, column: str) -> None:
-    """A member of an inheritance tree (INHERITS, not a partition): PostgreSQL changes the
-    children's column with the parent's, and their datanode copies hang on the parent's;
-    not rebuilt by gridpg: 0A000 before anything runs."""
-    rows = await catalog.query(
-        "SELECT EXISTS (SELECT 1 FROM pg_catalog.pg_inherits i JOIN pg_catalog.pg_class k ON k.oid = i.inhrelid "
-        f"WHERE (i.inhparent = c.oid OR i.inhrelid = c.oid) AND NOT k.relispartition) FROM pg_catalog.pg_class c "
-        f"WHERE c.oid = pg_catalog.to_regclass({quote_literal(qualified)})")
-    if rows and rows[0][0] == "t":
-        raise PgError(FEATURE_NOT_SUPPORTED,
-                      f'changing the type of distribution column "{column}" of {qualified}, a member of an '
-                      "inheritance tree, is not supported by gridpg",
-                      hint="create the tables again with the new type and copy the rows (INSERT ... SELECT)")
 
 
 async def _deterministic_collation(catalog: Any, qualified: str, column: str) -> bool:

@@ -1316,35 +1316,23 @@ async def _move_through_copy(dispatcher: Dispatcher, request: ExecRequest, plan:
     (`retarget`: the nodes' DELETE names the member under ONLY), the first copy updated
     (its inheritance reaching the others), each copy's rows copied back routed into its
     member; the UPDATE's answer, held until they are back."""
-    from gridpg.sql.retarget import retarget_delete
-
     txn = dispatcher.runner.txn
     table_ref = plan.gather[0]
     async with dispatcher.runner.statement_transaction():
         for f in plan.fragments:
             await txn.connection(f.group, wants_block=True)
             txn.mark_written(f.group)
-        copies: list[str] = []  # of the other tables the UPDATE reads: gathered before the rows
-        # are taken away (a SET sub-select may read the table itself, as of the statement's start)
+        copies: list[str] = []  # of the other tables the UPDATE reads
         try:
+            # gathered before the moved rows leave the nodes: a SET sub-select over the
+            # target's own tree reads them as they were (the statement's snapshot)
             final_sql = await _gather_replicated_from(dispatcher, request, catalog, plan, copies)
             for member, temp in zip(members, temps, strict=True):
-                names = [c.name for c in member.columns if c.name not in member.generated]
-                sources = []
-                for f in plan.fragments:
-                    delete = await inline_params(dispatcher, request, f.sql)
-                    if retarget:
-                        delete = retarget_delete(delete, member.table.schema, member.table.name)
-                    sources.append((f.group, delete))
-                await _ensure_moved_rows_unreferenced(dispatcher, member.table.name, member.acting_keys, sources)
-                if member.generated:
-                    await _copy_without_generated(dispatcher, sources, catalog, member.temp, temp, member.qualified,
-                                                  names)
-                else:
-                    await copy_rows_to_catalog(dispatcher, sources, catalog, temp)
+                await _delete_into_copy(dispatcher, request, plan, catalog, member, temp, retarget)
             written = f"UPDATE pg_temp.{table_ref.temp} "  # planner/writes.move_rows
             assert final_sql.startswith(written), final_sql
             final = await inline_params(dispatcher, request, f"UPDATE {temps[0]} {final_sql[len(written):]}")
+            final = await _member_tableoids(catalog, final, members, temps)
             # The UPDATE's answer (RETURNING rows, "UPDATE n") goes to the client only once
             # the rows are back in the table: a re-insert that fails (a duplicate key) must
             # not leave the client a success before the error.
@@ -1366,6 +1354,56 @@ async def _move_through_copy(dispatcher: Dispatcher, request: ExecRequest, plan:
         for member, temp in zip(members, temps, strict=True):
             await _copy_back(dispatcher, catalog, member, temp)
     return held
+
+
+async def _member_tableoids(catalog: BackendConnection, final: str, members: list[_MovedMember],
+                            temps: list[str]) -> str:
+    """The copy's UPDATE with each `tableoid` mapping (planner/tableoid.py, made for the
+    datanodes' shards) made to map a copy to its member instead: the catalog server's OID
+    of the member table, as a client reads it (`RETURNING tableoid::regclass` names the
+    member the row stays in, as in PostgreSQL, not the scratch copy). A partitioned member
+    is refused (0A000): its rows land in the partition their new values choose, which its
+    plain copy does not know."""
+    from gridpg.planner import tableoid
+
+    spans = tableoid.mapping_spans(final)
+    if not spans:
+        return final
+    listed = ", ".join(f"{quote_literal(m.qualified)}::pg_catalog.regclass" for m in members)
+    rows = await catalog.query("SELECT pg_catalog.count(*) FROM pg_catalog.pg_class c "
+                               f"WHERE c.oid IN ({listed}) AND c.relkind = 'p'")
+    if rows and rows[0][0] != "0":
+        raise PgError(FEATURE_NOT_SUPPORTED, "tableoid of a partitioned table's rows is not available when gridpg "
+                      "runs the statement by moving rows between nodes",
+                      hint="read tableoid in a query of its own after the UPDATE")
+    replacements = []
+    for start, end, qualifier in spans:
+        ref = f"{quote_ident(qualifier)}.tableoid" if qualifier else "tableoid"
+        arms = " ".join(f"WHEN {quote_literal(temp)}::pg_catalog.regclass::pg_catalog.oid THEN "
+                        f"{quote_literal(member.qualified)}::pg_catalog.regclass::pg_catalog.oid"
+                        for member, temp in zip(members, temps, strict=True))
+        replacements.append((start, end, f"(SELECT CASE {ref} {arms} ELSE {ref} END AS tableoid)"))
+    return splice(final, replacements) if replacements else final
+
+
+async def _delete_into_copy(dispatcher: Dispatcher, request: ExecRequest, plan: DistributedPlan,
+                            catalog: BackendConnection, member: _MovedMember, temp: str, retarget: bool) -> None:
+    """A member's moved rows deleted on the nodes into its copy `temp` (`retarget`: the
+    nodes' DELETE names the member under ONLY)."""
+    from gridpg.sql.retarget import retarget_delete
+
+    names = [c.name for c in member.columns if c.name not in member.generated]
+    sources = []
+    for f in plan.fragments:
+        delete = await inline_params(dispatcher, request, f.sql)
+        if retarget:
+            delete = retarget_delete(delete, member.table.schema, member.table.name)
+        sources.append((f.group, delete))
+    await _ensure_moved_rows_unreferenced(dispatcher, member.table.name, member.acting_keys, sources)
+    if member.generated:
+        await _copy_without_generated(dispatcher, sources, catalog, member.temp, temp, member.qualified, names)
+    else:
+        await copy_rows_to_catalog(dispatcher, sources, catalog, temp)
 
 
 async def _gather_replicated_from(dispatcher: Dispatcher, request: ExecRequest, catalog: BackendConnection,

@@ -564,14 +564,14 @@ HASH_PARTITION_SEED = 0x7A5B22367996DCFD  # partition.h
 HASH_COMBINE64_CONSTANT = 0x49A0F4DD15E5A8E3  # hashfn.h
 
 
-def remainder_sql(column: str, type_oid: int, modulus: int) -> str:
+def remainder_sql(column: str, type_oid: int, modulus: int, function: str | None = None) -> str:
     """SQL computing the hash-partition remainder PostgreSQL gives `column` (already quoted)
     in a table of `modulus` partitions: hash_combine64(0, <type>extended(v, seed)) % modulus
     in unsigned 64-bit arithmetic; NULL goes to remainder 0 as in PostgreSQL.
 
     A power-of-two modulus divides 2**64, so only the low bits matter: bigint `&` on the
     two's-complement hash gives them without numeric arithmetic (about 4x cheaper per row)."""
-    function = REPARTITION_HASH[type_oid]
+    function = function or REPARTITION_HASH[type_oid]
     modulus = int(modulus)
     if 0 < modulus <= 1 << 62 and modulus & (modulus - 1) == 0:
         mask = modulus - 1

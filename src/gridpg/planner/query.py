@@ -226,7 +226,10 @@ def _move_rows(ctx: QueryContext) -> Outcome:
     target = ctx.resolved[0].table
     if ctx.kind == "UpdateStmt" and target is not None and target.column and \
             target.method in ("hash", "modulo") and updates_column(ctx.body, target.column):
-        tableoid.ensure_not_gathered(ctx.sql, "moving rows between nodes")
+        if any(r.table is not None for r in ctx.resolved[1:]):
+            # a gathered copy of another table would name the copy (the target's own copies
+            # are mapped to their members: executor/multi._member_tableoids)
+            tableoid.ensure_not_gathered(ctx.sql, "moving rows between nodes")
         return move_rows(ctx.sql, ctx.body, ctx.resolved)
     return NotApplicable(Strategy.MOVE_ROWS, "the distribution column keeps its value")
 

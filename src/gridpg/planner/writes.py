@@ -413,15 +413,14 @@ def move_rows(sql: str, body: dict[str, Any], resolved: list[Resolved]) -> MoveR
     target = resolved[0].table
     assert target is not None
     replicated = [r for r in resolved[1:] if r.table is not None]
-    in_set = _set_sub_select_locations(body)
-    if any(r.table.method != "replication" and r.ref.location not in in_set
-           for r in replicated) or not _moves_with_own_from(body, resolved):
-        raise PgError(FEATURE_NOT_SUPPORTED, "UPDATE of the distribution column with a FROM that reads "
+    spread = [r for r in replicated if r.table is not None and r.table.method != "replication"]
+    if (spread and not _read_by_set_only(body, spread)) or not _moves_with_own_from(body, resolved):
+        raise PgError(FEATURE_NOT_SUPPORTED, "UPDATE of the distribution column with a FROM or WHERE that reads "
                       "distributed tables not replicated or calls volatile functions, or with subqueries over "
-                      "such tables, is not supported by gridpg yet",
+                      "such tables there, is not supported by gridpg yet",
                       hint="FROM (VALUES ...), REPLICATION tables, sub-selects of constants and set-returning "
-                           "functions are supported; else update the distribution column in a statement of "
-                           "its own")
+                           "functions are supported, and sub-selects of any table in SET and RETURNING; else "
+                           "update the distribution column in a statement of its own")
     toks = sqlparse.tokens(sql)
     ref = resolved[0].ref
     start, end = relation_span(sql, toks, ref)
@@ -449,16 +448,6 @@ def move_rows(sql: str, body: dict[str, Any], resolved: list[Resolved]) -> MoveR
                         scratch=tuple(scratch.made))
 
 
-def _set_sub_select_locations(body: dict[str, Any]) -> set[int]:
-    """Locations of the relations read inside the SET list's and RETURNING's sub-selects."""
-    found: set[int] = set()
-    for part in (body.get("targetList"), body.get("returningList"), body.get("returningClause")):
-        for node in analyze._walk(part):
-            if isinstance(node, dict) and "SubLink" in node:
-                found |= _range_var_locations(node)
-    return found
-
-
 def _replicated_copies(sql: str, toks: list[Any], replicated: list[Resolved],
                        scratch: ScratchNames) -> tuple[list[GatherTable], str]:
     """The statement with each REPLICATION table it reads pointed at a catalog copy of it
@@ -467,20 +456,24 @@ def _replicated_copies(sql: str, toks: list[Any], replicated: list[Resolved],
     target's name changes, so the target's offsets hold."""
     from gridpg.planner.finish import _schema_qualified_columns
 
-    copies: dict[tuple[str, str], GatherTable] = {}
+    copies: dict[tuple[str, str, bool], GatherTable] = {}
     replacements = []
+    only = _only_locations(sqlparse.parse_tree(sql))
     for r in replicated:
         assert r.table is not None
-        key = (r.table.schema, r.table.name)
-        if key not in copies:  # (one node of a REPLICATION table: each holds all its rows)
+        key = (r.table.schema, r.table.name, r.ref.location in only)
+        if key not in copies:
+            # one node's rows of a REPLICATION table (each holds them all), every node's of
+            # another (read only by SET and RETURNING sub-selects: `_read_by_set_only`)
             groups = r.table.groups[:1] if r.table.method == "replication" else r.table.groups
-            copies[key] = GatherTable(r.table.schema, r.table.name, scratch.new("gather"), tuple(groups))
+            copies[key] = GatherTable(r.table.schema, r.table.name, scratch.new("gather"), tuple(groups),
+                                      only=key[2])
         start, end = relation_span(sql, toks, r.ref)
         alias = "" if r.ref.alias else f" AS {quote(r.ref.name)}"
         replacements.append((start, end, f"pg_temp.{copies[key].temp}{alias}"))
     if not replacements:
         return [], sql
-    replacements += _schema_qualified_columns(sql, toks, set(copies))
+    replacements += _schema_qualified_columns(sql, toks, {k[:2] for k in copies})
     return list(copies.values()), splice(sql, replacements)
 
 
@@ -505,6 +498,27 @@ def _update_of_copy(sql: str, ref: analyze.RelRef, temp: str, joins: bool) -> st
     return f"UPDATE pg_temp.{temp} AS {quote(alias)} {_piece(after_relation)} {returning}"
 
 
+def _read_by_set_only(body: dict[str, Any], spread: list[Resolved]) -> bool:
+    """Whether the distributed tables not replicated that a moving UPDATE reads (`spread`)
+    are read only by sub-selects of its SET list and RETURNING (inherit.sql:787, `SET (a, b)
+    = (SELECT ... FROM t LIMIT 1)`), not by its FROM, WHERE or WITH: the nodes' DELETE of
+    the moved rows then needs none of them (each node would read its own rows only), and
+    the copy's UPDATE on the catalog server reads copies of them gathered whole from every
+    node before that DELETE (executor/multi.move_rows), so also a sub-select of the
+    target's own inheritance tree sees the rows as they were, as in PostgreSQL."""
+    if body.get("withClause"):
+        return False
+    kept_out = {n["RangeVar"].get("location") for key in ("fromClause", "whereClause")
+                for n in analyze._walk(body.get(key)) if isinstance(n, dict) and "RangeVar" in n}
+    return not any(r.ref.location in kept_out for r in spread)
+
+
+def _only_locations(tree: dict[str, Any]) -> set[int]:
+    """The locations of the relations a statement reads under ONLY (RangeVar `inh` false)."""
+    return {n["RangeVar"].get("location") for n in analyze._walk(tree)
+            if isinstance(n, dict) and "RangeVar" in n and not n["RangeVar"].get("inh")}
+
+
 def _moves_with_own_from(body: dict[str, Any], resolved: list[Resolved]) -> bool:
     """No FROM, or a FROM the nodes and the catalog server evaluate alike: it names no table
     but REPLICATION tables (each would read its own; those are gathered for the catalog
@@ -514,7 +528,7 @@ def _moves_with_own_from(body: dict[str, Any], resolved: list[Resolved]) -> bool
         return True
     if body.get("withClause"):
         return False
-    replicated = {r.ref.location for r in resolved[1:] if r.table is not None}
+    replicated = {r.ref.location for r in resolved[1:] if r.table is not None and r.table.method == "replication"}
     if any(isinstance(n, dict) and "RangeVar" in n and n["RangeVar"].get("location") not in replicated
            for n in analyze._walk(body["fromClause"])):
         return False
