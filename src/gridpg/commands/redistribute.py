@@ -807,6 +807,24 @@ def _column_list(names: list[str]) -> str:
     return f" ({', '.join(quote_ident(n) for n in names)})" if names else ""
 
 
+@contextlib.asynccontextmanager
+async def catalog_staging(dispatcher: Dispatcher, table: str) -> AsyncIterator[BackendConnection]:
+    """A catalog connection outside the statement's 2PC transaction, for the staging temp
+    table `table` (PREPARE refuses temp objects); at the end the table is dropped and the
+    connection given back (closed if the drop fails)."""
+    coord = dispatcher.coord
+    pool = coord.pools.pool(coord.catalog_node)
+    staging = await coord.internal_acquire(coord.catalog_node)
+    try:
+        yield staging
+    finally:
+        try:
+            await staging.simple_query(f"DROP TABLE IF EXISTS pg_temp.{table}")
+        except PgError:
+            staging.broken = True
+        pool.release(staging)
+
+
 async def _staging_types(catalog: BackendConnection, staging: BackendConnection, qualified: str) -> dict[str, str]:
     """The column types the staging table takes where the staging connection, outside the
     transaction, cannot see a column's type: one the transaction created (a migration's

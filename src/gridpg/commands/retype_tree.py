@@ -177,15 +177,13 @@ async def _move_rows(ddl: DdlRunner, catalog: BackendConnection, tables: list[Di
     """Each member's rows that now hash to another node's shards, deleted there (ONLY the
     member) into a staging table outside the 2PC transaction and routed back into the
     member by their new hash."""
-    from gridpg.commands.redistribute import _route_rows, _staging_types
+    from gridpg.commands.redistribute import _route_rows, _staging_types, catalog_staging
     from gridpg.executor.multi import copy_rows_to_catalog
     from gridpg.planner.broadcast import REPARTITION_TYPES, remainder_sql
 
     dispatcher = ddl.dispatcher
     snapshot = dispatcher.runner.snapshot()
-    pool = dispatcher.coord.pools.pool(dispatcher.coord.catalog_node)
-    staging = await dispatcher.coord.internal_acquire(dispatcher.coord.catalog_node)
-    try:
+    async with catalog_staging(dispatcher, _STAGING) as staging:
         for table in tables:
             qualified = quote_qualified(table.schema, table.name)
             columns = await catalog.query(
@@ -213,9 +211,3 @@ async def _move_rows(ddl: DdlRunner, catalog: BackendConnection, tables: list[Di
             moved = await copy_rows_to_catalog(dispatcher, sources, staging, f"pg_temp.{_STAGING}")
             if sum(moved):
                 await _route_rows(dispatcher, ddl, staging, _STAGING, table, qualified, names)
-    finally:
-        try:
-            await staging.simple_query(f"DROP TABLE IF EXISTS pg_temp.{_STAGING}")
-        except PgError:
-            staging.broken = True
-        pool.release(staging)

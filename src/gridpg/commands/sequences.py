@@ -45,7 +45,13 @@ from gridpg.errors import FEATURE_NOT_SUPPORTED, PgError
 from gridpg.pgwire import codec
 from gridpg.planner import analyze
 from gridpg.planner.calls import SEQUENCE_FUNCTIONS as FUNCTIONS
-from gridpg.planner.calls import may_call_sequence, mentions_sequence_call, sequence_call, sequence_calls, without_from
+from gridpg.planner.calls import (
+    may_call_sequence,
+    mentions_sequence_call,
+    sequence_call,
+    sequence_calls,
+    without_from,
+)
 from gridpg.sql import parse as sqlparse
 from gridpg.sql.quote import quote_ident, quote_literal
 

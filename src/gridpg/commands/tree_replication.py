@@ -94,14 +94,12 @@ async def _members(ddl: DdlRunner, catalog: BackendConnection, table: DistTable)
 
 async def _copy_everywhere(ddl: DdlRunner, catalog: BackendConnection, members: list[DistTable]) -> None:
     """Each member's rows of every node (ONLY the member) written to every node."""
-    from gridpg.commands.redistribute import _staging_types
+    from gridpg.commands.redistribute import _staging_types, catalog_staging
     from gridpg.executor.exchange import pump
     from gridpg.executor.multi import copy_rows_to_catalog
 
     dispatcher = ddl.dispatcher
-    pool = dispatcher.coord.pools.pool(dispatcher.coord.catalog_node)
-    staging = await dispatcher.coord.internal_acquire(dispatcher.coord.catalog_node)
-    try:
+    async with catalog_staging(dispatcher, _STAGING) as staging:
         for table in members:
             qualified = quote_qualified(table.schema, table.name)
             # the datanodes' columns: the statement that needs the key ran on the catalog
@@ -123,12 +121,6 @@ async def _copy_everywhere(ddl: DdlRunner, catalog: BackendConnection, members: 
             for conn in conns:
                 await conn.simple_query(f"DELETE FROM ONLY {qualified}")
             await pump(staging, conns, f"SELECT {listed} FROM pg_temp.{_STAGING}", f"{qualified} ({listed})")
-    finally:
-        try:
-            await staging.simple_query(f"DROP TABLE IF EXISTS pg_temp.{_STAGING}")
-        except PgError:
-            staging.broken = True
-        pool.release(staging)
 
 
 def refusal_for(table: DistTable) -> PgError:

@@ -137,7 +137,7 @@ async def _stage_source(dispatcher: Dispatcher, plan: MergeStagedPlan, target: D
     """The source rows in a scratch table on each target node (its part, or all of them);
     (its name, the source's column names)."""
     from gridpg.executor.exchange import _ensure_blocks, low_float_digits, pump
-    from gridpg.executor.multi import _drop_temp, prepare_query_on_catalog
+    from gridpg.executor.multi import _drop_temp, query_into_temp
     from gridpg.executor.run import scratch_name
     from gridpg.executor.scratch import writable_catalog
 
@@ -154,11 +154,7 @@ async def _stage_source(dispatcher: Dispatcher, plan: MergeStagedPlan, target: D
         rows = f"pg_temp.{quote_ident(scratch_name(dispatcher, 'msrc', shared=False))}"
         temps: list[str] = []
         try:
-            prepared = await prepare_query_on_catalog(dispatcher, select, catalog)
-            final, gathered = prepared if prepared is not None else (select, [])
-            temps += gathered
-            await catalog.simple_query(f"CREATE TEMP TABLE {rows} AS {final}")
-            temps.append(rows)
+            await query_into_temp(dispatcher, select, catalog, rows, temps)
             if plan.sequences:
                 await _draw_sequence_values(dispatcher, catalog, rows, plan.sequences)
             columns = await _columns(catalog, rows)

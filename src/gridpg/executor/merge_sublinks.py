@@ -92,7 +92,7 @@ async def _copy(dispatcher: Dispatcher, target: DistTable, select: str, made: li
     of the target's nodes; its bare name."""
     from gridpg.executor.exchange import _ensure_blocks, low_float_digits, pump
     from gridpg.executor.merge_staged import _columns
-    from gridpg.executor.multi import _drop_temp, prepare_query_on_catalog
+    from gridpg.executor.multi import _drop_temp, query_into_temp
     from gridpg.executor.run import scratch_name
     from gridpg.executor.scratch import writable_catalog
 
@@ -105,11 +105,7 @@ async def _copy(dispatcher: Dispatcher, target: DistTable, select: str, made: li
         rows = f"pg_temp.{quote_ident(scratch_name(dispatcher, 'msubrows', shared=False))}"
         temps: list[str] = []
         try:
-            prepared = await prepare_query_on_catalog(dispatcher, select, catalog)
-            final, gathered = prepared if prepared is not None else (select, [])
-            temps += gathered
-            await catalog.simple_query(f"CREATE TEMP TABLE {rows} AS {final}")
-            temps.append(rows)
+            await query_into_temp(dispatcher, select, catalog, rows, temps)
             shape = ", ".join(f"{quote_ident(c)} {t}" for c, t in await _columns(catalog, rows))
             await _ensure_blocks(dispatcher, list(target.groups))
             dests = []

@@ -1684,6 +1684,17 @@ async def prepare_query_on_catalog(dispatcher: Dispatcher, sql: str,
     return final, temps
 
 
+async def query_into_temp(dispatcher: Dispatcher, sql: str, catalog: BackendConnection, table: str,
+                          temps: list[str]) -> None:
+    """The rows of `sql` (it may read distributed tables: gathered first) into the new temp
+    table `table` on `catalog`; each temp table made goes to `temps`, for the caller to drop."""
+    prepared = await prepare_query_on_catalog(dispatcher, sql, catalog)
+    final, gathered = prepared if prepared is not None else (sql, [])
+    temps += gathered
+    await catalog.simple_query(f"CREATE TEMP TABLE {table} AS {final}")
+    temps.append(table)
+
+
 def _reads_session_temps(dispatcher: Dispatcher, sql: str) -> bool:
     """Whether `sql` names one of the session's temp relations (or cannot be read)."""
     from gridpg.executor.run import search_path

@@ -30,8 +30,8 @@ between the reads) is refused (40001), never skipped. The client gets the leader
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from collections.abc import Iterable
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from gridpg.catalog.model import DistTable
@@ -63,7 +63,7 @@ def served(sql: str, resolve: Any, user_volatile: frozenset[str] = frozenset()) 
     (0A000) as the planner refuses it."""
     try:
         tree = sqlparse.parse_tree(sql)
-    except Exception:  # (the statement's own path reports its syntax)
+    except Exception:  # noqa: BLE001 - the statement's own path reports its syntax
         return None
     body = tree.get("UpdateStmt")
     if not isinstance(body, dict) or body.get("fromClause") or body.get("withClause"):

@@ -66,7 +66,7 @@ def served(sql: str, resolve: Any, user_volatile: frozenset[str] = frozenset()) 
     its DistTable (None: not distributed)."""
     try:
         tree = sqlparse.parse_tree(sql)
-    except Exception:  # (the statement's own path reports its syntax)
+    except Exception:  # noqa: BLE001 - the statement's own path reports its syntax
         return None
     body = tree.get("UpdateStmt")
     if not isinstance(body, dict) or body.get("fromClause") or body.get("withClause"):
