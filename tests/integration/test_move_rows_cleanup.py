@@ -46,3 +46,34 @@ def test_failed_moves_leave_no_copy(gridpg_cluster: Cluster, schema: str) -> Non
         conn.execute(f"DROP ROLE {role}")
         assert conn.execute("SELECT id, bal FROM acc WHERE id IN (5, 6, 7, 8) ORDER BY id").fetchall() == [
             (5, 100), (6, 2), (7, 101), (8, 100)]
+
+
+def test_a_failed_move_leaves_no_copy_of_what_its_set_reads(gridpg_cluster: Cluster, schema: str) -> None:
+    """A move whose SET sub-select reads a HASH table copies that table to the catalog
+    server first (a shard-schema table there, as in a block). The copy was made before the
+    catalog server's block opened, so when the move then failed (a duplicate key) the
+    rollback undid its DROP and not its CREATE, and the copy stayed."""
+    from tests.conftest import catalog_dsns
+
+    def copies() -> int:
+        total = 0
+        for dsn in catalog_dsns(gridpg_cluster).values():
+            with psycopg.connect(dsn, autocommit=True) as cat:
+                row = cat.execute("SELECT count(*) FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n "
+                                  "ON n.oid = c.relnamespace WHERE n.nspname = 'gridpg_shards' "
+                                  "AND c.relname LIKE 'gp\\_gather\\_%'").fetchone()
+                total += int(row[0]) if row else 0
+        return total
+
+    with psycopg.connect(gridpg_cluster.dsn(0), autocommit=True) as conn:
+        conn.execute(f"SET search_path TO {schema}")
+        conn.execute("CREATE TABLE doc (did int PRIMARY KEY, cid int) DISTRIBUTE BY HASH (did)")
+        conn.execute("CREATE TABLE cat (cid int PRIMARY KEY) DISTRIBUTE BY HASH (cid)")
+        conn.execute("INSERT INTO doc SELECT g, g FROM generate_series(1, 10) g")
+        conn.execute("INSERT INTO cat VALUES (66), (77)")
+        before = copies()
+        with pytest.raises(psycopg.errors.UniqueViolation):  # both rows get the same new key
+            conn.execute("UPDATE doc SET did = (SELECT max(c.cid) FROM cat c WHERE c.cid > doc.cid) "
+                         "WHERE did IN (4, 7)")
+        assert copies() == before
+        assert conn.execute("SELECT count(*), sum(did) FROM doc").fetchone() == (10, 55)

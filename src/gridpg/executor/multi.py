@@ -1322,6 +1322,10 @@ async def _move_through_copy(dispatcher: Dispatcher, request: ExecRequest, plan:
         for f in plan.fragments:
             await txn.connection(f.group, wants_block=True)
             txn.mark_written(f.group)
+        # the catalog server's block opened now, before the copies of the tables the UPDATE
+        # reads are made: made outside it, a failure later rolled back their DROP, not
+        # their CREATE, and a shard-schema copy stayed behind
+        await txn.connection(dispatcher.coord.catalog_node, wants_block=True)
         copies: list[str] = []  # of the other tables the UPDATE reads
         try:
             # gathered before the moved rows leave the nodes: a SET sub-select over the
