@@ -145,12 +145,7 @@ async def _retype(ddl: DdlRunner, request: ExecRequest, table: DistTable, tree: 
         await retype_tree.retype_tree(ddl, request, table, members)
         return
     old_deterministic = await _deterministic_collation(catalog, qualified, column)
-    for node in ddl.catalog_nodes():  # PostgreSQL's checks and errors, before any row moves
-        conn = await ddl.conn(node)
-        conn.notices.clear()
-        await conn.simple_query(request.sql)
-        if node == ddl.coord.catalog_node:
-            ddl._relay_notices(conn)
+    await alter_on_catalog_servers(ddl, request.sql)
     found = await catalog.query(
         "SELECT t.typname, a.atttypmod, pg_catalog.format_type(a.atttypid, a.atttypmod), t.typtype "
         "FROM pg_catalog.pg_attribute a JOIN pg_catalog.pg_type t ON t.oid = a.atttypid "
@@ -294,3 +289,14 @@ def _is_column_cast(node: Any, column: str, family: str) -> bool:
     if _HASH_FAMILY.get(target) != family or target == "name":
         return False
     return _is_column_cast(cast.get("arg"), column, family)
+
+
+async def alter_on_catalog_servers(ddl: DdlRunner, sql: str) -> None:
+    """The ALTER on every catalog server first: PostgreSQL's checks and errors (and the
+    coordinator's server's notices, relayed) before any row moves."""
+    for node in ddl.catalog_nodes():
+        conn = await ddl.conn(node)
+        conn.notices.clear()
+        await conn.simple_query(sql)
+        if node == ddl.coord.catalog_node:
+            ddl._relay_notices(conn)

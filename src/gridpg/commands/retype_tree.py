@@ -63,12 +63,7 @@ async def retype_tree(ddl: DdlRunner, request: ExecRequest, table: DistTable,
     column = table.column or ""
     qualified = quote_qualified(table.schema, table.name)
     catalog = await ddl.conn(ddl.coord.catalog_node)
-    for node in ddl.catalog_nodes():  # PostgreSQL's checks and errors, before any row moves
-        conn = await ddl.conn(node)
-        conn.notices.clear()
-        await conn.simple_query(request.sql)
-        if node == ddl.coord.catalog_node:
-            ddl._relay_notices(conn)
+    await retype.alter_on_catalog_servers(ddl, request.sql)  # before any row moves
     tables = await _ensure_movable(ddl, catalog, table, members, column)
     found = await catalog.query(
         "SELECT t.typname, pg_catalog.format_type(a.atttypid, a.atttypmod), t.typtype, "

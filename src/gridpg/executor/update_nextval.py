@@ -61,22 +61,12 @@ def served(sql: str, resolve: Any, user_volatile: frozenset[str] = frozenset()) 
     UPDATE runs on each replica: what would come out different there (a volatile call in
     its SET or WHERE: planner/replicas.py, `user_volatile` its user functions) is refused
     (0A000) as the planner refuses it."""
-    try:
-        tree = sqlparse.parse_tree(sql)
-    except Exception:  # noqa: BLE001 - the statement's own path reports its syntax
+    found = one_table_update(sql, resolve)
+    if found is None:
         return None
-    body = tree.get("UpdateStmt")
-    if not isinstance(body, dict) or body.get("fromClause") or body.get("withClause"):
-        return None
+    body, table = found
     where = body.get("whereClause")
     if analyze.has_node(where, "CurrentOfExpr") or analyze.has_node(where, "SubLink"):
-        return None
-    relation = body.get("relation") or {}
-    refs = analyze.relations(tree)
-    if len(refs) != 1:
-        return None
-    table = resolve(refs[0])
-    if table is None or not relation.get("inh", True):
         return None
     items: dict[int, str] = {}
     for position, target in enumerate(body.get("targetList") or []):
@@ -92,6 +82,26 @@ def served(sql: str, resolve: Any, user_volatile: frozenset[str] = frozenset()) 
     checked["targetList"] = [t for i, t in enumerate(body.get("targetList") or []) if i not in items]
     replicas.ensure_same_on_every_replica(checked, table, "UPDATE", user_volatile)
     return UpdateNextval(table, items)
+
+
+def one_table_update(sql: str, resolve: Any) -> tuple[dict[str, Any], DistTable] | None:
+    """(the UPDATE's parse tree body, its distributed table) of an UPDATE of one
+    distributed table (not ONLY), without FROM or WITH; else None (also for text that does
+    not parse: the statement's own path reports its syntax)."""
+    try:
+        tree = sqlparse.parse_tree(sql)
+    except Exception:  # noqa: BLE001 - the statement's own path reports its syntax
+        return None
+    body = tree.get("UpdateStmt")
+    if not isinstance(body, dict) or body.get("fromClause") or body.get("withClause"):
+        return None
+    refs = analyze.relations(tree)
+    if len(refs) != 1:
+        return None
+    table = resolve(refs[0])
+    if table is None or not (body.get("relation") or {}).get("inh", True):
+        return None
+    return body, table
 
 
 async def run(dispatcher: Dispatcher, request: ExecRequest, update: UpdateNextval) -> None:

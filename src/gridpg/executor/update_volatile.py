@@ -35,10 +35,9 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from gridpg.catalog.model import DistTable
-from gridpg.executor.update_nextval import _merged, _paired, update_locked_rows
+from gridpg.executor.update_nextval import _merged, _paired, one_table_update, update_locked_rows
 from gridpg.planner import analyze, replicas
 from gridpg.planner.calls import sequence_calls
-from gridpg.sql import parse as sqlparse
 from gridpg.sql.quote import quote_literal
 
 if TYPE_CHECKING:
@@ -64,21 +63,13 @@ class UpdateVolatile:
 def served(sql: str, resolve: Any, user_volatile: frozenset[str] = frozenset()) -> UpdateVolatile | None:
     """The UPDATE when this module serves it (module doc), else None. `resolve`: a RelRef to
     its DistTable (None: not distributed)."""
-    try:
-        tree = sqlparse.parse_tree(sql)
-    except Exception:  # noqa: BLE001 - the statement's own path reports its syntax
+    found = one_table_update(sql, resolve)
+    if found is None:
         return None
-    body = tree.get("UpdateStmt")
-    if not isinstance(body, dict) or body.get("fromClause") or body.get("withClause"):
-        return None
+    body, table = found
     if analyze.has_node(body, "SubLink") or analyze.has_node(body, "CurrentOfExpr") or sequence_calls(body):
         return None
-    refs = analyze.relations(tree)
-    if len(refs) != 1:
-        return None
-    table = resolve(refs[0])
-    relation = body.get("relation") or {}
-    if table is None or table.method != "replication" or len(table.groups) < 2 or not relation.get("inh", True):
+    if table.method != "replication" or len(table.groups) < 2:
         return None
     items = []
     for position, target in enumerate(body.get("targetList") or []):
