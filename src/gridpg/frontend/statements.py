@@ -395,7 +395,7 @@ class StatementRunner:
         if self.txn.in_block:
             yield
             return
-        self.txn.begin()
+        self.txn.begin(keep_statement_instant=True)
         self.implicit_block = True
         try:
             yield

@@ -389,11 +389,16 @@ class DistributedTransaction:
     def in_block(self) -> bool:
         return self.state is not TxnState.IDLE
 
-    def begin(self, begin_sql: str = "BEGIN") -> None:
+    def begin(self, begin_sql: str = "BEGIN", keep_statement_instant: bool = False) -> None:
+        """Enter a block; `keep_statement_instant`: a block one statement opens for its own
+        work (`statement_transaction`), whose instant stays the one the statement's text
+        and defaults were pinned to already: a new one made the rows' `DEFAULT now()` and
+        the trigger functions' now() differ (h-refuse25)."""
+        running = self.statement_pins.transaction if keep_statement_instant and self.statement_pins else None
         self.moved_since = None
         self.state = TxnState.IN_BLOCK
         self.begin_sql = begin_sql
-        self.xact_stamp = xact_time.stamp()
+        self.xact_stamp = running or xact_time.stamp()
         self.xact_stamp_read = False
         self.instant_reset = False
         self.isolation = snapshot.isolation_from_begin(begin_sql)
@@ -406,6 +411,21 @@ class DistributedTransaction:
         self.statement_pins = xact_time.TimePins(
             self.xact_stamp if self.in_block and self.xact_stamp else statement, statement)
         return self.statement_pins
+
+    def instant_to_give(self, conn: BackendConnection, *texts: str | None) -> str | None:
+        """The statement's instant, for a node where the statement runs as a transaction of
+        its own (outside a block, nothing open on the node: no BEGIN brought it the
+        instant), when a text sent there holds it pinned (now(), a DEFAULT now(), ...):
+        the trigger functions it fires read that instant (sql/trigger_relation.py) rather
+        than the node's own start, so `created_at DEFAULT now()` and a trigger's
+        `NEW.updated_at := now()` store one value, as in PostgreSQL (h-refuse25). None
+        otherwise: a statement reading no time pinned by the coordinator reads only the
+        node's own start, its one transaction's, and is sent as it is."""
+        pins = self.statement_pins
+        if pins is None or self.state is not TxnState.IDLE or conn.txn_status != b"I" or conn.in_cycle:
+            return None
+        instant = pins.transaction
+        return instant if instant and any(text and instant in text for text in texts) else None
 
     async def read_block_instant(self, catalog_node: str) -> None:
         """Inside a block whose catalog server connection is already in it, make the pinned
