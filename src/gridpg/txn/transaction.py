@@ -96,6 +96,24 @@ def is_insert(sql: str) -> bool:
     return sql.lstrip()[:6].upper() == "INSERT" and _ON_CONFLICT.search(sql) is None
 
 
+def serializable_refusal(held: list[str], joining: str) -> PgError:
+    """The error of a SERIALIZABLE transaction reaching a second datanode. Each datanode's
+    serializable checks (SSI) see only the reads and writes made on it: a write skew whose
+    two sides lie on two nodes (each reads what the other writes) would commit both, with no
+    40001 where PostgreSQL gives one. Citus runs such transactions all the same, serializable
+    per shard only; Postgres-XC/XL did not offer SERIALIZABLE at all. gridpg refuses them
+    rather than give that weaker guarantee under the name (h-jepsen8, h-refuse25)."""
+    return PgError(
+        "0A000", "a SERIALIZABLE transaction may touch only one datanode in gridpg",
+        detail=(f"It has run on {', '.join(held)} and now needs {joining}: each datanode checks serializability "
+                "only over its own reads and writes, so a write skew across two datanodes would commit both "
+                "sides where PostgreSQL raises 40001."),
+        hint=("Keep the transaction on one distribution value (tables colocated by that value), or use "
+              "REPEATABLE READ (one cluster-wide snapshot, not serializable) and take the rows whose "
+              "invariant matters with SELECT ... FOR UPDATE."),
+    )
+
+
 _OpeningKey = tuple[int, str, "str | None"]  # (GXID, BEGIN text, the block's instant)
 
 
@@ -624,10 +642,7 @@ class DistributedTransaction:
         if self.serializable and node not in self.local_nodes and any(
             n not in self.local_nodes for n in self.participants
         ):
-            raise PgError(
-                "0A000", "a SERIALIZABLE transaction may touch only one datanode in gridpg",
-                hint="use REPEATABLE READ, or keep the transaction on one distribution value",
-            )
+            raise serializable_refusal([n for n in self.participants if n not in self.local_nodes], node)
         pool, conn = await self._pinned_or_acquire(node)
         instant = None
         try:
