@@ -108,3 +108,16 @@ def test_no_earlier_instant_is_read_on_a_pooled_connection(sessions: Conns, data
             left = node.execute("SELECT count(*) FROM pg_stat_activity WHERE state = 'idle in transaction' "
                                 "AND query LIKE %s", (f"%{schema}%",)).fetchone()
             assert left == (0,)
+
+
+def test_the_caret_of_a_node_error_stays_the_clients(sessions: Conns) -> None:
+    """The text a node ran holds the instant's SET LOCAL before the statement: its error
+    position is placed in the client's statement, as PostgreSQL reports it."""
+    one, _, plain = sessions
+    sql = "UPDATE th SET v = v + nosuchcol WHERE id = 1 AND created_at < now()"
+    positions = []
+    for conn in (one, plain):
+        with pytest.raises(psycopg.errors.UndefinedColumn) as raised:
+            conn.execute(sql)  # (no parameters: the simple protocol)
+        positions.append(raised.value.diag.statement_position)
+    assert positions[0] == positions[1] == "23"
