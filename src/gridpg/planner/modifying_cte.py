@@ -16,7 +16,9 @@ writes, when it reads nothing of it: neither sees the other's rows either way; a
 SELECT entry that reads a written table, but no data-modifying entry's rows, is *frozen*:
 its rows are read before any part writes (what the one snapshot shows it) and kept as a
 constant entry, as a data-modifying entry's RETURNING rows are (`WITH old AS (SELECT *
-FROM t) , ins AS (INSERT INTO t SELECT * FROM old) ...`).
+FROM t) , ins AS (INSERT INTO t SELECT * FROM old) ...`). Likewise the main statement
+reading a table a WITH entry writes reads that table's rows from before the writes, each
+reference standing for a frozen entry (`_before_images`, h-refuse25).
 """
 
 from __future__ import annotations
