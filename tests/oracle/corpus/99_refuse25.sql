@@ -50,6 +50,20 @@ UPDATE tc SET v = 3, created_at = CURRENT_TIMESTAMP, day = CURRENT_DATE WHERE id
 SELECT id, v, created_at = updated_at AS same FROM th ORDER BY id;
 SELECT id, v, created_at = updated_at AS same FROM t1 ORDER BY id;
 SELECT id, v, created_at = updated_at AS same, day = created_at::date AS day_same FROM tc ORDER BY id;
+-- MERGE's INSERT actions: the defaults they leave hold the same instant (in a block too)
+MERGE INTO th USING (SELECT 40 AS id) s ON th.id = s.id WHEN NOT MATCHED THEN INSERT (id, v) VALUES (s.id, 1) RETURNING created_at = updated_at AS same, updated_at = now() AS now_same;
+MERGE INTO tr USING (SELECT 40 AS id) s ON tr.id = s.id WHEN NOT MATCHED THEN INSERT VALUES (s.id, 1, DEFAULT) RETURNING created_at = updated_at AS same, updated_at = now() AS now_same;
+MERGE INTO th USING (SELECT g AS id FROM generate_series(41, 46) g) s ON th.id = s.id WHEN NOT MATCHED THEN INSERT (id, v) VALUES (s.id, 1);
+MERGE INTO t1 USING (SELECT 41 AS id) s ON t1.id = s.id WHEN NOT MATCHED THEN INSERT (id, v) VALUES (s.id, 1);
+MERGE INTO tc USING (SELECT 41 AS id) s ON tc.id = s.id WHEN NOT MATCHED THEN INSERT (id, v) VALUES (s.id, 1);
+SELECT id, created_at = updated_at AS same FROM th WHERE id >= 40 ORDER BY id;
+SELECT id, created_at = updated_at AS same FROM t1 WHERE id >= 40 ORDER BY id;
+SELECT id, created_at = updated_at AS same, day = created_at::date AS day_same FROM tc WHERE id >= 40 ORDER BY id;
+BEGIN;
+SELECT pg_sleep(0.02);
+MERGE INTO th USING (SELECT 47 AS id) s ON th.id = s.id WHEN NOT MATCHED THEN INSERT (id, v) VALUES (s.id, 1);
+SELECT created_at = updated_at AS same, created_at = now() AS now_same FROM th WHERE id = 47;
+COMMIT;
 -- an error midway: nothing stored, nothing of the statement's instant left behind
 -- error
 INSERT INTO th (id, v) VALUES (1, 9);
