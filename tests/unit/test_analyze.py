@@ -199,7 +199,17 @@ def test_modifying_cte_steps() -> None:
                         "RETURNING t.id) UPDATE u SET v = 1 FROM c WHERE c.id = u.id")
     assert [(s.name, s.own_entries, s.statement) for s in nested.steps] == [
         ("c", ("s AS (SELECT id FROM u)",), "DELETE FROM t USING s WHERE t.id = s.id RETURNING t.id")]
-    for refused in ("WITH d AS (DELETE FROM t RETURNING *) SELECT count(*) FROM s.t",
+    # the main statement reading a written table reads its rows from before the writes
+    # (h-refuse25), with the main statement's WHERE when the table is all its FROM
+    before = plan_steps("WITH d AS (DELETE FROM t RETURNING *) SELECT count(*) FROM s.t WHERE t.v > $1")
+    assert [(s.name, s.definition, s.frozen_after) for s in before.steps if not s.modifying] == [
+        ("gp_before_1", "gp_before_1 AS (SELECT * FROM s.t AS t WHERE t.v > $1)", ())]
+    assert before.main == "SELECT count(*) FROM gp_before_1 AS t WHERE t.v > $1"
+    joined = plan_steps("WITH u AS (UPDATE t SET v = v + 1 RETURNING id, v) SELECT a.v, u.v FROM ONLY t a JOIN u USING (id)")
+    assert [s.definition for s in joined.steps if not s.modifying] == ["gp_before_1 AS (SELECT * FROM ONLY t AS a)"]
+    assert joined.main == "SELECT a.v, u.v FROM gp_before_1 AS a INNER JOIN u USING (id)"
+    for refused in ("WITH d AS (DELETE FROM t RETURNING *) SELECT ctid FROM t",
+                    "WITH d AS (DELETE FROM t RETURNING *) SELECT t FROM t",
                     "WITH c AS (WITH d AS (DELETE FROM u RETURNING *) DELETE FROM t RETURNING *) SELECT 1",
                     "WITH d AS (DELETE FROM u RETURNING *), c AS (WITH d AS (SELECT 1) DELETE FROM t) SELECT 1",
                     "WITH d AS (DELETE FROM u RETURNING *), c AS (DELETE FROM t WHERE id IN (SELECT id FROM u)) "

@@ -654,7 +654,13 @@ class DdlRunner:
             if rows and self.snapshot.table(rows[0][0] or "", rows[0][1] or "") is not None:
                 raise PgError(FEATURE_NOT_SUPPORTED, f'a temporary table cannot inherit from distributed '
                               f'table "{rel["relname"]}": its rows would not be seen through the parent',
-                              hint="create the child as a permanent table")
+                              detail="A temporary table lives on this session's catalog server alone, while "
+                                     "reads, updates and deletes of the parent run on the datanodes, which "
+                                     "never see it (PostgreSQL shows the session its own temporary children "
+                                     "through the parent).",
+                              hint="Create the child as a permanent table (distributed like any other, dropped "
+                                   "when done), or a temporary table LIKE the parent, read beside it with "
+                                   "UNION ALL.")
 
     async def catalog_only(self, sql: str) -> None:
         """Run on the session's own catalog connection alone (the session's temp objects)."""

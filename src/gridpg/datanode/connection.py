@@ -459,6 +459,12 @@ class BackendConnection:
         # these bytes when that query is the only one owed (frontend/fast_cycle.py).
         self.ahead_answer = answer
 
+    def send_before(self, messages: bytes) -> None:
+        """Extended-protocol messages written with (and before) the next `send`, in its
+        cycle: their answer comes first in that cycle's, read by its reader
+        (executor/relay.py `skip`); `last_text` stays the next statement's."""
+        self._ahead += messages
+
     def _swallow_skipped(self) -> None:
         frames = self._proto.frames
         while self.skip_results and frames:

@@ -94,12 +94,14 @@ class Dispatcher:
             # statement stops here, as PostgreSQL's at its next interrupt check (from here
             # on the node is told: the connection is one of the transaction's).
             self.runner.check_interrupts()
-            relay.start_simple(conn, text)
-            result = await relay.finish_simple(conn, emit)
+            instant = txn.instant_to_give(conn, text) if writes else None
+            relay.start_simple(conn, text, instant)
+            result = await relay.finish_simple(conn, emit, skip=instant is not None)
             if result.copy_in:
                 result = await self.relay_copy_in(conn, result)
         else:
             self.runner.check_interrupts()  # (as above)
+            instant = None
             if request.portal is not None and request.portal.cursor is not None:
                 conn = request.portal.cursor
                 conn.send(codec.build_execute(request.portal.name and "gp_" + request.portal.name or "", request.max_rows) + codec.FLUSH)
@@ -110,15 +112,16 @@ class Dispatcher:
                 # The client's Sync already waits in our buffer: send the node's with this.
                 sync_now = (not request.max_rows and node not in self.runner.pending_sync
                             and self.session.frames.peek_type() == 0x53)
+                instant = txn.instant_to_give(conn, text) if writes else None
                 relay.start_extended(
                     conn, text, request.param_oids, request.params, request.param_formats,
                     request.result_formats, request.max_rows, portal_name, sync=sync_now,
-                    catalog=node == self.coord.catalog_node,
+                    catalog=node == self.coord.catalog_node, instant=instant,
                 )
                 if sync_now:
                     self.runner.presynced.add(node)
             self.runner.pending_sync[node] = conn
-            result = await relay.finish_extended(conn, emit)
+            result = await relay.finish_extended(conn, emit, skip=instant is not None)
             if request.portal is not None:
                 request.portal.cursor = conn if result.suspended else None
             if result.extra and not result.copy_in:  # COPY TO STDOUT: relayed as PostgreSQL sends it
@@ -205,19 +208,21 @@ class Dispatcher:
         known = None if form is None else routed.PREPARABLE.get(form)
         if form is not None and (known is False or (known is None and txn.in_block)):
             prepared = None  # a form not known to prepare: not where a failure would abort
+        # (the pinned instant is one of the literals the prepared form is bound with)
+        instant = txn.instant_to_give(conn, sql) if writes else None
         if prepared is not None:
-            relay.start_simple_prepared(conn, *prepared)
+            relay.start_simple_prepared(conn, *prepared, instant=instant)
         else:
-            relay.start_simple(conn, sql)
-        result = await relay.finish_simple(conn, self.session.send)
+            relay.start_simple(conn, sql, instant)
+        result = await relay.finish_simple(conn, self.session.send, skip=instant is not None)
         if prepared is not None and known is None:
             # The first use of this literal-free form: a Parse that failed (a parameter
             # whose type the literal's context does not give) ran nothing; run the text.
             failed = result.error is not None and not result.parse_complete
             routed.note_preparable(form, not failed)  # type: ignore[arg-type]
             if failed:
-                relay.start_simple(conn, sql)
-                result = await relay.finish_simple(conn, self.session.send)
+                relay.start_simple(conn, sql, instant)
+                result = await relay.finish_simple(conn, self.session.send, skip=instant is not None)
         if result.copy_in:
             result = await self.relay_copy_in(conn, result)
         if result.error is not None:

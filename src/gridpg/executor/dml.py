@@ -1080,9 +1080,10 @@ async def _insert_via_stage(dispatcher: Dispatcher, request: ExecRequest, body: 
     from gridpg.executor.values import with_clause_text
 
     prefix = with_clause_text(request.sql, body, constant=True) if tail.strip() else ""
-    if staged:
-        listed = ", ".join([quoted, *(quote_ident(d.column) for d in staged)])
-        read = ", ".join([quoted, *(d.expression for d in staged)])
+    timed = await _time_defaults_left(dispatcher, columns, [*all_cols, *(d.column for d in staged)])
+    if staged or timed:
+        listed = ", ".join([n for n in (quoted, *(quote_ident(d.column) for d in staged), *timed) if n])
+        read = ", ".join([n for n in (quoted, *(d.expression for d in staged), *timed.values()) if n])
         node_sql = f"{prefix}INSERT INTO {relation} ({listed}){overriding} SELECT {read} FROM {stage} {tail}"
     else:
         # (a table of no columns, `INSERT INTO t SELECT`: no column list, which would be empty)
@@ -1096,6 +1097,22 @@ async def _insert_via_stage(dispatcher: Dispatcher, request: ExecRequest, body: 
                   order=None if router.record_order is None else in_sent_order(router.record_order))
     for group in target.groups:
         await txn.participants[group].conn.simple_query(f"DROP TABLE {stage}")
+
+
+async def _time_defaults_left(dispatcher: Dispatcher, columns: list[TableColumn],
+                              given: list[str]) -> dict[str, str]:
+    """The columns an INSERT ... SELECT leaves to a default reading the transaction's time
+    (quoted name -> the default pinned to the statement's instant): given explicitly by
+    the staging INSERT, or each node evaluates them with its own start, apart from the
+    instant its trigger functions and the statement's own now() read (an INSERT ... SELECT
+    with RETURNING or ON CONFLICT, which `xact_time.pin_insert_defaults` leaves; h-refuse25)."""
+    timed = [c for c in columns if c.default and not c.sequence and c.name not in given
+             and xact_time.mentions_time(c.default)]
+    if not timed:
+        return {}
+    await dispatcher.runner.txn.read_block_instant(dispatcher.coord.catalog_node)
+    pins = dispatcher.runner.txn.time_pins()
+    return {quote_ident(c.name): xact_time.pin_expression(c.default or "", pins) or "" for c in timed}
 
 
 def _has_returning(body: dict[str, Any]) -> bool:

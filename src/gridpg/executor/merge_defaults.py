@@ -198,3 +198,64 @@ def _defaulted_columns(body: dict[str, Any], columns: Sequence[str]) -> tuple[se
         if when.get("override") == "OVERRIDING_USER_VALUE":
             overridden.update(given)
     return out, overridden
+
+
+async def pin_insert_time_defaults(dispatcher: Dispatcher, sql: str) -> str:
+    """The MERGE `sql` with each INSERT action giving the target's columns it leaves to a
+    default reading the transaction's time (`DEFAULT now()`, CURRENT_DATE) that default
+    pinned to the statement's instant, as `dml._pin_time_defaults` gives an INSERT's: the
+    datanode evaluated it with its own start, apart from the block's `now()` and from the
+    instant the trigger functions it fires read (h-refuse25). `sql` itself when nothing
+    changes (or it does not parse: its error comes from planning)."""
+    from gridpg.executor.run import catalog_view, search_path
+    from gridpg.sql import xact_time
+
+    try:
+        body = parse_tree(sql).get("MergeStmt")
+    except PgError:
+        return sql
+    if not isinstance(body, dict) or not any(
+            (c.get("MergeWhenClause") or {}).get("commandType") == "CMD_INSERT"
+            for c in body.get("mergeWhenClauses") or []):
+        return sql
+    relation = body.get("relation") or {}
+    ref = analyze.RelRef(relation.get("schemaname"), str(relation.get("relname", "")), -1, None)
+    target = catalog_view(dispatcher).resolve(ref, search_path(dispatcher))
+    if target is None:
+        return sql
+    columns = await dispatcher.coord.table_columns(dispatcher.runner, target)
+    names = [c.name for c in columns if not c.generated]
+    left, _ = _defaulted_columns(body, names)
+    timed = [c for c in columns if c.name in left and c.default and not c.sequence and not c.generated
+             and xact_time.mentions_time(c.default)]
+    if not timed:
+        return sql
+    txn = dispatcher.runner.txn
+    await txn.read_block_instant(dispatcher.coord.catalog_node)
+    pins = txn.time_pins()
+    pinned = {c.name: _expression(xact_time.pin_expression(c.default or "", pins) or "") for c in timed}
+    stmt = parse_sql(sql)[0].stmt
+    assert isinstance(stmt, ast.MergeStmt)
+    for clause in stmt.mergeWhenClauses or ():
+        if clause.commandType != CmdType.CMD_INSERT:
+            continue
+        targets = [str(t.name) for t in clause.targetList or ()]
+        values = list(clause.values or ())
+        if not targets:
+            targets = list(names[:len(values)])
+        for name, value in pinned.items():
+            if name in targets:
+                at = targets.index(name)
+                if isinstance(values[at], ast.SetToDefault):
+                    values[at] = value
+            else:
+                targets.append(name)
+                values.append(value)
+        clause.targetList = tuple(ast.ResTarget(name=t) for t in targets)
+        clause.values = tuple(values)
+    return RawStream()(stmt)
+
+
+def _expression(text: str) -> Any:
+    """An expression's parse tree (a pinned default's text)."""
+    return parse_sql(f"SELECT {text}")[0].stmt.targetList[0].val

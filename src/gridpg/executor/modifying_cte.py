@@ -14,6 +14,7 @@ from __future__ import annotations
 import dataclasses
 from typing import TYPE_CHECKING
 
+from gridpg.errors import FEATURE_NOT_SUPPORTED, PgError
 from gridpg.executor.dml import _query_columns
 from gridpg.pgwire import codec
 from gridpg.planner.calls import mentions_sequence_call
@@ -37,16 +38,17 @@ async def run(dispatcher: Dispatcher, request: ExecRequest, plan: ModifyingCtePl
     async with dispatcher.runner.statement_transaction():
         frozen = await _frozen_entries(dispatcher, request, plan)
         entries: list[str] = []
+        images: list[str] = []  # the written tables as the main statement reads them: its alone
         for step in plan.steps:
             if not step.modifying:
-                entries.append(frozen.get(step.name, step.definition))
+                (images if step.row_cap is not None else entries).append(frozen.get(step.name, step.definition))
                 continue
             statement = _with([*entries, *step.own_entries], step.statement)
             if not _returns(step.statement):  # nothing can read it: it only runs, in its turn
                 await _capture(dispatcher, _for(request, statement), statement, rows_wanted=False)
                 continue
             entries.append(await _captured_entry(dispatcher, request, step, statement))
-        main = plan.head + _with(entries, plan.main) + plan.tail
+        main = plan.head + _with([*images, *entries], plan.main) + plan.tail
         await dispatcher.run(_for(request, main))
 
 
@@ -59,7 +61,10 @@ async def _frozen_entries(dispatcher: Dispatcher, request: ExecRequest, plan: Mo
         if step.frozen_after is None:
             continue
         entries = [frozen.get(name, definitions[name]) for name in step.frozen_after]
-        statement = _with([*entries, step.definition], f"SELECT * FROM {quote_ident(step.name)}")
+        read = f"SELECT * FROM {quote_ident(step.name)}"
+        if step.row_cap is not None:
+            read += f" LIMIT {step.row_cap + 1}"
+        statement = _with([*entries, step.definition], read)
         frozen[step.name] = await _captured_entry(dispatcher, request, step, statement)
     return frozen
 
@@ -67,13 +72,15 @@ async def _frozen_entries(dispatcher: Dispatcher, request: ExecRequest, plan: Mo
 async def _captured_entry(dispatcher: Dispatcher, request: ExecRequest, step: CteStep, statement: str) -> str:
     """The rows `statement` returns as the constant entry `step.name(cols) AS (VALUES ...)`."""
     armed = step.frozen_after is not None and mentions_sequence_call(statement)
-    return await captured_entry(dispatcher, request, step.name, step.columns, statement, armed)
+    return await captured_entry(dispatcher, request, step.name, step.columns, statement, armed, step.row_cap)
 
 
 async def captured_entry(dispatcher: Dispatcher, request: ExecRequest, name: str, names: tuple[str, ...],
-                         statement: str, armed: bool = False) -> str:
+                         statement: str, armed: bool = False, row_cap: int | None = None) -> str:
     """The rows `statement` returns, run through the coordinator, as the constant entry
-    `name(cols) AS (VALUES ...)` (also COPY of a write's RETURNING rows, executor/dml.py)."""
+    `name(cols) AS (VALUES ...)` (also COPY of a write's RETURNING rows, executor/dml.py).
+    `row_cap`: more rows than that are refused (0A000: a written table the main statement
+    reads, planner/modifying_cte.py `_before_images`)."""
     from gridpg.executor.prepared import _capture
 
     catalog = await dispatcher.runner.txn.connection(dispatcher.coord.catalog_node, wants_block=False)
@@ -85,6 +92,12 @@ async def captured_entry(dispatcher: Dispatcher, request: ExecRequest, name: str
         rows = await _capture_armed(dispatcher, part)
     else:
         _, rows = await _capture(dispatcher, part, statement)
+    if row_cap is not None and len(rows) > row_cap:
+        raise PgError(FEATURE_NOT_SUPPORTED, "gridpg cannot run this data-modifying WITH over distributed tables: "
+                      f"the main statement reads more than {row_cap} rows of a table a WITH entry writes "
+                      "(it must see them as they were before the writes, and they are held in the coordinator)",
+                      hint="Read the table in a statement of its own before the write, or filter it in the "
+                           "main statement's WHERE.")
     return _constant_entry(name, names, columns, rows)
 
 

@@ -205,14 +205,19 @@ async def scatter(dispatcher: Dispatcher, request: ExecRequest, plan: Distribute
     else:
         request = await _with_unused_param_types(dispatcher, request, sql_by_group.values())
 
+    # A write running alone on its node is given the statement's instant with it (a
+    # REPLICATION table placed on one node; relay.give_instant, h-refuse25)
+    instants = {g: txn.instant_to_give(c, sql_by_group[g]) for g, c in zip(groups, conns)} \
+        if plan.writes and not block else {}
+
     def start(first: int = 0, stop: int = len(conns)) -> None:
         for group, conn in zip(groups[first:stop], conns[first:stop]):
             sql = sql_by_group[group]
             if request.simple:
-                relay.start_simple(conn, sql)
+                relay.start_simple(conn, sql, instants.get(group))
             else:
                 relay.start_extended(conn, sql, request.param_oids, params, request.param_formats,
-                                     request.result_formats, 0)
+                                     request.result_formats, 0, instant=instants.get(group))
 
     if (not request.simple and request.max_rows and request.portal is not None and reads
             and not plan.writes and relay_groups is None and order is None and len(conns) > 1):
@@ -243,7 +248,7 @@ async def scatter(dispatcher: Dispatcher, request: ExecRequest, plan: Distribute
         if buffers is not None:
             sink = buffers[group]
         try:
-            tag, _rows = await _collect(conn, request.simple, sink)
+            tag, _rows = await _collect(conn, request.simple, sink, skip=instants.get(group) is not None)
         except PgError as exc:
             error = error or exc
             if first_alone:
@@ -637,15 +642,18 @@ class NodePortals:
                                         False, send)
 
 
-async def _collect(conn: BackendConnection, simple: bool, out: _RowSink) -> tuple[str, int]:
-    """Relay one node's rows; return its CommandComplete tag. Raises the node's error."""
+async def _collect(conn: BackendConnection, simple: bool, out: _RowSink, skip: int = 0) -> tuple[str, int]:
+    """Relay one node's rows; return its CommandComplete tag. Raises the node's error.
+    `skip`: the CommandCompletes of statements sent before the fragment (relay.give_instant)."""
     tag = ""
     rows = 0
     error: PgError | None = None
     while True:
         batch = await conn.recv_batch()
         for index, (kind, raw) in enumerate(batch):
-            if kind == 0x44:
+            if skip and kind == 0x43:
+                skip -= 1
+            elif kind == 0x44:
                 out.emit_row(raw)
                 rows += 1
             elif kind == 0x54:

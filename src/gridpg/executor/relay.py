@@ -17,6 +17,7 @@ from gridpg.datanode.connection import BackendConnection
 from gridpg.errors import PgError
 from gridpg.pgwire import codec
 from gridpg.planner.prepared import FIRST_NORMAL_OID
+from gridpg.sql import xact_time
 
 if TYPE_CHECKING:
     from gridpg.executor.routed import RoutedStatement
@@ -69,12 +70,16 @@ _NAMES: dict[tuple[str, tuple[int, ...]], str] = {}
 def start_extended(
     conn: BackendConnection, sql: str, param_oids: list[int], params: list[bytes | None],
     param_formats: list[int], result_formats: list[int], max_rows: int, portal: str = "",
-    sync: bool = False, catalog: bool = False, execute: bool = True,
+    sync: bool = False, catalog: bool = False, execute: bool = True, instant: str | None = None,
 ) -> None:
     """Send Parse (first use on this connection) + Bind + Execute + Flush (or Sync).
     `catalog`: the connection is the coordinator's catalog server, whose type OIDs are the
     ones the client knows: its parameter types go as they are. Without `execute`, the
-    portal is only bound (its snapshot taken), to be executed later."""
+    portal is only bound (its snapshot taken), to be executed later. `instant`: the
+    statement's transaction instant given first, in the same cycle (`give_instant`): its
+    answer is `finish_extended`'s to skip (`skip=1`)."""
+    if instant is not None:
+        give_instant(conn, instant)
     name = statement_name(sql, param_oids)
     parts: list[bytes] = []
     if conn.prepared.get(name) != sql:
@@ -88,6 +93,21 @@ def start_extended(
     parts.append(codec.SYNC if sync else codec.FLUSH)
     conn.in_cycle = not sync
     conn.send(b"".join(parts))
+
+
+def give_instant(conn: BackendConnection, instant: str) -> None:
+    """Give the transaction the statement's instant (`gridpg.xact_now`, read by the
+    trigger functions the statement fires: sql/trigger_relation.py) ahead of a statement
+    that runs as a transaction of its own on the node (outside a block, one node): in the
+    same cycle, so the same transaction, with no round trip; the node reverts it when that
+    transaction ends. Its answer (ParseComplete, BindComplete, CommandComplete) comes
+    first: the relay skips it (`skip`)."""
+    conn.send_before(_instant_messages(instant))
+
+
+def _instant_messages(instant: str) -> bytes:
+    return b"".join((codec.build_parse("", xact_time.set_local_statement(instant), []),
+                     codec.build_bind("", "", [], [], []), codec.build_execute("", 0)))
 
 
 def node_param_oids(param_oids: list[int] | tuple[int, ...], type_map: dict[int, int] | None = None) -> list[int]:
@@ -135,7 +155,7 @@ def _prepare(conn: BackendConnection, parts: list[bytes], name: str, sql: str, p
 
 
 async def finish_extended(
-    conn: BackendConnection, emit: Callable[[bytes], None], through_ready: bool = False,
+    conn: BackendConnection, emit: Callable[[bytes], None], through_ready: bool = False, skip: int = 0,
 ) -> RelayResult:
     """Relay until CommandComplete / PortalSuspended / ErrorResponse / EmptyQueryResponse.
 
@@ -143,11 +163,16 @@ async def finish_extended(
     back for the reader that expects them; with `through_ready` (the Sync went with the
     Execute) a ReadyForQuery that came in the same read, and nothing else, is taken here
     instead (`synced`: the cycle is over on the node, nobody has to read it again).
+    `skip`: the CommandCompletes of statements sent before the client's (`give_instant`),
+    not relayed.
     """
     result = RelayResult()
     while True:
         batch = await conn.recv_batch()
         for index, (kind, raw) in enumerate(batch):
+            if skip and kind == _COMMAND_COMPLETE:
+                skip -= 1
+                continue
             if kind == _DATA_ROW:
                 emit(raw)
                 result.rows += 1
@@ -208,9 +233,12 @@ async def finish_copy_out(conn: BackendConnection, emit: Callable[[bytes], None]
 
 
 def start_simple_prepared(conn: BackendConnection, text: str, types: tuple[int, ...],
-                          values: list[str | None]) -> None:
+                          values: list[str | None], instant: str | None = None) -> None:
     """A simple-protocol statement as its literal-free form, prepared once per connection:
-    (Parse) + Bind + Describe portal + Execute + Sync; `finish_simple` relays the answer."""
+    (Parse) + Bind + Describe portal + Execute + Sync; `finish_simple` relays the answer
+    (`skip=1` after an `instant`, given first as `start_extended` gives it)."""
+    if instant is not None:
+        give_instant(conn, instant)
     key = (text, types)
     head = _SIMPLE_BIND_HEADS.get(key)
     if head is None:
@@ -249,18 +277,29 @@ _DESCRIBE_EXECUTE_SYNC = codec.build_describe("P", "") + codec.build_execute("",
 _EXTENDED_ACKS = (0x31, 0x32, 0x33, 0x6E)
 
 
-def start_simple(conn: BackendConnection, sql: str) -> None:
+def start_simple(conn: BackendConnection, sql: str, instant: str | None = None) -> None:
+    """A simple Query; with `instant`, preceded in the same Query by the SET LOCAL that gives
+    the statement's transaction its instant (`give_instant`): two statements in one Query
+    are one implicit transaction block, where SET LOCAL holds until the statement has run.
+    `finish_simple` then skips the SET's answer (`skip=1`)."""
+    if instant is not None:
+        sql = f"{xact_time.set_local(instant)}; {sql}"
     conn.send(codec.build_query(sql))
 
 
 async def finish_simple(
-    conn: BackendConnection, emit: Callable[[bytes], None], send_row_description: bool = True,
+    conn: BackendConnection, emit: Callable[[bytes], None], send_row_description: bool = True, skip: int = 0,
 ) -> RelayResult:
-    """Relay a simple Query's answer until ReadyForQuery (which is not relayed)."""
+    """Relay a simple Query's answer until ReadyForQuery (which is not relayed); `skip`:
+    the answers (up to their CommandComplete) of statements sent before the client's, not
+    relayed (`start_simple`'s instant)."""
     result = RelayResult()
     while True:
         batch = await conn.recv_batch()
         for index, (kind, raw) in enumerate(batch):
+            if skip and kind in (_COMMAND_COMPLETE, *_EXTENDED_ACKS):
+                skip -= kind == _COMMAND_COMPLETE
+                continue
             if kind == _DATA_ROW:
                 emit(raw)
                 result.rows += 1

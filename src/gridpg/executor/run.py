@@ -91,6 +91,12 @@ async def run_statement(dispatcher: Dispatcher, request: ExecRequest) -> None:
         sql = await pin_update_time_defaults(dispatcher, request.sql)
         if sql != request.sql:
             request = dataclasses.replace(request, sql=sql)
+    if "merge" in lowered and "insert" in lowered:
+        from gridpg.executor.merge_defaults import pin_insert_time_defaults
+
+        sql = await pin_insert_time_defaults(dispatcher, request.sql)
+        if sql != request.sql:
+            request = dataclasses.replace(request, sql=sql)
     try:
         plan = planner.plan(request.sql, catalog, session, request.bound(), request.simple)
     except PgError as exc:

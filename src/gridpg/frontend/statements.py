@@ -395,7 +395,7 @@ class StatementRunner:
         if self.txn.in_block:
             yield
             return
-        self.txn.begin()
+        self.txn.begin(keep_statement_instant=True)
         self.implicit_block = True
         try:
             yield
@@ -633,10 +633,17 @@ class StatementRunner:
     async def _simple_statements(self, statements: list[str]) -> None:
         self.current_sql = statements[0]
         if len(statements) == 1 and not self.shard_checks_due \
-                and not xact_time.has_special_input(statements[0]) \
-                and await self._query_routed(await self._pinned_times(statements[0])):
-            self.txn.release_if_idle()
-            return
+                and not xact_time.has_special_input(statements[0]):
+            try:
+                routed_here = await self._query_routed(await self._pinned_times(statements[0]))
+            except PgError as exc:
+                # the node's caret, into the text it ran (pinned, its instant given before
+                # it: relay.start_simple), placed in the client's statement
+                _place_position(exc, statements[0])
+                raise
+            if routed_here:
+                self.txn.release_if_idle()
+                return
         several = len(statements) > 1
         try:
             for index, text in enumerate(statements):

@@ -16,7 +16,9 @@ writes, when it reads nothing of it: neither sees the other's rows either way; a
 SELECT entry that reads a written table, but no data-modifying entry's rows, is *frozen*:
 its rows are read before any part writes (what the one snapshot shows it) and kept as a
 constant entry, as a data-modifying entry's RETURNING rows are (`WITH old AS (SELECT *
-FROM t) , ins AS (INSERT INTO t SELECT * FROM old) ...`).
+FROM t) , ins AS (INSERT INTO t SELECT * FROM old) ...`). Likewise the main statement
+reading a table a WITH entry writes reads that table's rows from before the writes, each
+reference standing for a frozen entry (`_before_images`, h-refuse25).
 """
 
 from __future__ import annotations
@@ -48,6 +50,9 @@ class CteStep:
     # a frozen SELECT entry: the earlier SELECT entries its query runs with, by name (its
     # rows are read before any part writes)
     frozen_after: tuple[str, ...] | None = None
+    # a written table's rows as the main statement reads them (`before_image`): refused
+    # above this many rows, which are held in the coordinator's memory
+    row_cap: int | None = None
 
     @property
     def modifying(self) -> bool:
@@ -119,9 +124,84 @@ def plan_steps(sql: str) -> ModifyingCteSteps:
             continue  # read before any write: a part that reads nothing
         steps.append(CteStep(cte.ctename, definition=RawStream()(cte)))
         parts.append((f'entry "{cte.ctename}"', query, None))
+    images = _before_images(main, main_target, written - ({main_target} if main_target else set()), names)
     parts.append(("the main statement", main, main_target))
     _ensure_disjoint(parts, names)
-    return ModifyingCteSteps(tuple(steps), RawStream()(main), head, tail)
+    return ModifyingCteSteps((*images, *steps), RawStream()(main), head, tail)
+
+
+# The most rows of a written table the main statement may read from before the writes
+# (held in the coordinator's memory as a constant WITH entry, `_before_images`).
+BEFORE_IMAGE_ROWS = 10_000
+_SYSTEM_COLUMNS = frozenset({"ctid", "xmin", "xmax", "cmin", "cmax", "tableoid"})
+
+
+def _before_images(main: Any, main_target: str | None, written: set[str], cte_names: set[str]) -> list[CteStep]:
+    """The main statement reading a table a WITH entry writes (`WITH d AS (DELETE FROM t
+    ... RETURNING id) SELECT count(*) FROM t`): PostgreSQL's one snapshot shows it the
+    table as it was before every write. Each such reference (in place, in `main`) becomes
+    a reference to a frozen entry of that table's rows, read before any part writes
+    (`gp_before_t AS (SELECT * FROM t)`, under the reference's own name, so `t.col` still
+    reads), with the main statement's WHERE when the table is all its FROM; refused where
+    the entry cannot stand for the table: system columns, a whole-row reference (its type
+    would be a record's), or more than BEFORE_IMAGE_ROWS rows (executor/modifying_cte.py)."""
+    target = getattr(main, "relation", None) if main_target is not None else None
+    references = [item for item in _walk(main) if isinstance(item, ast.RangeVar) and item is not target
+                  and item.relname in written and not (item.schemaname is None and item.relname in cte_names)]
+    if not references:
+        return []
+    _ensure_image_readable(main, references)
+    where = _pushed_where(main, references, cte_names)
+    images = []
+    for number, ref in enumerate(references, 1):
+        name = f"gp_before_{number}"
+        read = copy.copy(ref)
+        read.alias = None
+        source = RawStream()(read)  # (ONLY kept)
+        label = ref.alias.aliasname if ref.alias is not None else ref.relname
+        query = f"SELECT * FROM {source} AS {_quote(label)}"
+        if where is not None and number == 1:
+            query += f" WHERE {RawStream()(where)}"
+        images.append(CteStep(name, definition=f"{name} AS ({query})", frozen_after=(),
+                              row_cap=BEFORE_IMAGE_ROWS))
+        colnames = ref.alias.colnames if ref.alias is not None else None
+        ref.schemaname = ref.catalogname = None
+        ref.relname = name
+        ref.inh = True
+        ref.alias = ast.Alias(aliasname=label, colnames=colnames)
+    return images
+
+
+def _ensure_image_readable(main: Any, references: list[Any]) -> None:
+    labels = {ref.alias.aliasname if ref.alias is not None else ref.relname for ref in references}
+    for item in _walk(main):
+        if not isinstance(item, ast.ColumnRef):
+            continue
+        fields = [f.sval for f in item.fields if isinstance(f, ast.String)]
+        if any(f in _SYSTEM_COLUMNS for f in fields):
+            _refuse("the main statement reads a system column of a table a WITH entry writes")
+        if len(fields) == 1 and len(item.fields) == 1 and fields[0] in labels:
+            _refuse(f'the main statement reads whole rows of "{fields[0]}", which a WITH entry writes')
+
+
+def _pushed_where(main: Any, references: list[Any], cte_names: set[str]) -> Any:
+    """The main SELECT's WHERE, to filter the table's rows read before the writes, when the
+    table is its one FROM item and the WHERE reads nothing else and calls nothing (no
+    subquery; no function, which would be evaluated twice per row); else None (every row
+    read)."""
+    if not isinstance(main, ast.SelectStmt) or len(references) != 1 or main.whereClause is None \
+            or list(main.fromClause or ()) != [references[0]]:
+        return None
+    where = main.whereClause
+    if any(isinstance(item, ast.SubLink | ast.FuncCall) for item in _walk(where)):
+        return None
+    return copy.deepcopy(where)
+
+
+def _quote(name: str) -> str:
+    from gridpg.sql.quote import quote_ident
+
+    return quote_ident(name)
 
 
 _PLACEHOLDER = "SELECT gp_the_query"

@@ -29,7 +29,7 @@ from typing import Any
 
 from gridpg.errors import PgError
 from gridpg.sql import parse as sqlparse
-from gridpg.sql.quote import quote_ident
+from gridpg.sql.quote import quote_ident, quote_literal
 
 # Cheap test before any parse: text without these words has nothing to pin.
 _MAY_MENTION = re.compile(r"now|current_|localtime|_timestamp|today|tomorrow|yesterday", re.IGNORECASE)
@@ -84,6 +84,18 @@ _ANY = TimePins("2000-01-01 00:00:00.000000+00", "2000-01-01 00:00:00.000000+00"
 SETTING = "gridpg.xact_now"
 BLOCK_INSTANT = f"pg_catalog.current_setting('{SETTING}')::pg_catalog.timestamptz"
 _FROM_SETTING = TimePins("", "", from_setting=True)
+
+
+def set_local(instant: str) -> str:
+    """The simple-protocol statement giving a transaction the instant (`SETTING`)."""
+    return f"SET LOCAL {SETTING} = {quote_literal(instant)}"
+
+
+def set_local_statement(instant: str) -> str:
+    """`set_local` for the extended protocol, where a SET LOCAL outside BEGIN warns (the
+    messages up to Sync are one transaction, but not a block): a query of no row and no
+    column, whose answer is ParseComplete, BindComplete and CommandComplete only."""
+    return f"SELECT WHERE pg_catalog.set_config('{SETTING}', {quote_literal(instant)}, true) IS NULL"
 
 
 class _NotPinnable(Exception):

@@ -96,6 +96,24 @@ def is_insert(sql: str) -> bool:
     return sql.lstrip()[:6].upper() == "INSERT" and _ON_CONFLICT.search(sql) is None
 
 
+def serializable_refusal(held: list[str], joining: str) -> PgError:
+    """The error of a SERIALIZABLE transaction reaching a second datanode. Each datanode's
+    serializable checks (SSI) see only the reads and writes made on it: a write skew whose
+    two sides lie on two nodes (each reads what the other writes) would commit both, with no
+    40001 where PostgreSQL gives one. Citus runs such transactions all the same, serializable
+    per shard only; Postgres-XC/XL did not offer SERIALIZABLE at all. gridpg refuses them
+    rather than give that weaker guarantee under the name (h-jepsen8, h-refuse25)."""
+    return PgError(
+        "0A000", "a SERIALIZABLE transaction may touch only one datanode in gridpg",
+        detail=(f"It has run on {', '.join(held)} and now needs {joining}: each datanode checks serializability "
+                "only over its own reads and writes, so a write skew across two datanodes would commit both "
+                "sides where PostgreSQL raises 40001."),
+        hint=("Keep the transaction on one distribution value (tables colocated by that value), or use "
+              "REPEATABLE READ (one cluster-wide snapshot, not serializable) and take the rows whose "
+              "invariant matters with SELECT ... FOR UPDATE."),
+    )
+
+
 _OpeningKey = tuple[int, str, "str | None"]  # (GXID, BEGIN text, the block's instant)
 
 
@@ -389,11 +407,16 @@ class DistributedTransaction:
     def in_block(self) -> bool:
         return self.state is not TxnState.IDLE
 
-    def begin(self, begin_sql: str = "BEGIN") -> None:
+    def begin(self, begin_sql: str = "BEGIN", keep_statement_instant: bool = False) -> None:
+        """Enter a block; `keep_statement_instant`: a block one statement opens for its own
+        work (`statement_transaction`), whose instant stays the one the statement's text
+        and defaults were pinned to already: a new one made the rows' `DEFAULT now()` and
+        the trigger functions' now() differ (h-refuse25)."""
+        running = self.statement_pins.transaction if keep_statement_instant and self.statement_pins else None
         self.moved_since = None
         self.state = TxnState.IN_BLOCK
         self.begin_sql = begin_sql
-        self.xact_stamp = xact_time.stamp()
+        self.xact_stamp = running or xact_time.stamp()
         self.xact_stamp_read = False
         self.instant_reset = False
         self.isolation = snapshot.isolation_from_begin(begin_sql)
@@ -406,6 +429,21 @@ class DistributedTransaction:
         self.statement_pins = xact_time.TimePins(
             self.xact_stamp if self.in_block and self.xact_stamp else statement, statement)
         return self.statement_pins
+
+    def instant_to_give(self, conn: BackendConnection, *texts: str | None) -> str | None:
+        """The statement's instant, for a node where the statement runs as a transaction of
+        its own (outside a block, nothing open on the node: no BEGIN brought it the
+        instant), when a text sent there holds it pinned (now(), a DEFAULT now(), ...):
+        the trigger functions it fires read that instant (sql/trigger_relation.py) rather
+        than the node's own start, so `created_at DEFAULT now()` and a trigger's
+        `NEW.updated_at := now()` store one value, as in PostgreSQL (h-refuse25). None
+        otherwise: a statement reading no time pinned by the coordinator reads only the
+        node's own start, its one transaction's, and is sent as it is."""
+        pins = self.statement_pins
+        if pins is None or self.state is not TxnState.IDLE or conn.txn_status != b"I" or conn.in_cycle:
+            return None
+        instant = pins.transaction
+        return instant if instant and any(text and instant in text for text in texts) else None
 
     async def read_block_instant(self, catalog_node: str) -> None:
         """Inside a block whose catalog server connection is already in it, make the pinned
@@ -604,10 +642,7 @@ class DistributedTransaction:
         if self.serializable and node not in self.local_nodes and any(
             n not in self.local_nodes for n in self.participants
         ):
-            raise PgError(
-                "0A000", "a SERIALIZABLE transaction may touch only one datanode in gridpg",
-                hint="use REPEATABLE READ, or keep the transaction on one distribution value",
-            )
+            raise serializable_refusal([n for n in self.participants if n not in self.local_nodes], node)
         pool, conn = await self._pinned_or_acquire(node)
         instant = None
         try:
