@@ -275,18 +275,31 @@ async def _create_table_as_execute(dispatcher: Dispatcher, request: ExecRequest,
     tree = sqlparse.parse_tree(statement.sql)
     if sqlparse.node_type(tree) != "SelectStmt":
         raise PgError("42809", "prepared statement is not a SELECT")
-    if body["into"]["rel"].get("relpersistence") == "t" and _reads_distributed(dispatcher, tree):
-        # a temp table lives on the catalog server, which holds distributed tables empty
-        raise PgError(FEATURE_NOT_SUPPORTED, "CREATE TEMP TABLE ... AS EXECUTE of a statement that "
-                      "reads distributed tables is not supported by gridpg")
     span = reading.execute_span(request.sql, "CreateTableAsStmt")
     names = await dispatcher.coord.type_names(oids, dispatcher=dispatcher)
     query = reading.inline_params(await _served(dispatcher, statement.sql), values, names)
     text = request.sql[: span.start] + query + request.sql[span.end :]
     if not body["into"].get("colNames"):
         text = await _with_column_names(dispatcher, text, body, statement)
+    out = dispatcher.session.out
+    start = len(out)
     await dispatcher.run(dataclasses.replace(request, sql=text, params=[], param_formats=[],
                                              param_oids=[], decode_oids=[]))
+    if body.get("into", {}).get("skipData"):
+        _retag_no_data(out, start)
+
+
+_CREATE_TABLE_AS_DONE = codec.build_command_complete("CREATE TABLE AS")
+
+
+def _retag_no_data(out: list[bytes], start: int) -> None:
+    """PostgreSQL answers `CREATE TABLE ... AS EXECUTE ... WITH NO DATA` as the EXECUTE it
+    is, `SELECT 0`, where `CREATE TABLE ... AS query WITH NO DATA` (what gridpg runs) says
+    `CREATE TABLE AS`: the tag the client gets is PostgreSQL's (a driver reads a row
+    count from it)."""
+    for i in range(start if start <= len(out) else 0, len(out)):  # (0: flushed meanwhile)
+        if out[i] == _CREATE_TABLE_AS_DONE:
+            out[i] = codec.build_command_complete("SELECT 0")
 
 
 def _reads_distributed(dispatcher: Dispatcher, tree: dict[str, Any]) -> bool:
