@@ -245,6 +245,11 @@ def test_explain_and_create_table_as_execute(sides: dict[str, str]) -> None:
         cur = conn.execute("CREATE TEMP TABLE tmp_none AS EXECUTE p(3) WITH NO DATA")
         assert cur.statusmessage == "SELECT 0"
         assert conn.execute("SELECT count(*) FROM tmp_none").fetchone() == (0,)
+        # EXPLAIN CREATE TABLE AS EXECUTE explains the bound query and creates nothing
+        # (26000 from the catalog server before: write_parallel.sql:39)
+        lines = [r[0] for r in conn.execute("EXPLAIN CREATE TABLE never AS EXECUTE p(3)").fetchall()]
+        assert lines[0] == "Distributed plan: router"
+        assert conn.execute("SELECT to_regclass('never')").fetchone() == (None,)
 
 
 def test_extended_protocol_psycopg(sides: dict[str, str]) -> None:
