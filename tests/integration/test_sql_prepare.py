@@ -238,10 +238,18 @@ def test_explain_and_create_table_as_execute(sides: dict[str, str]) -> None:
         with pytest.raises(psycopg.Error) as err:
             conn.execute("EXPLAIN EXECUTE nosuch(1)")
         assert err.value.sqlstate == "26000"
-        # a temp table would be filled on the catalog server, from its empty copies
-        with pytest.raises(psycopg.Error) as err:
-            conn.execute("CREATE TEMP TABLE tmp_copy AS EXECUTE p(3)")
-        assert err.value.sqlstate == "0A000"
+        # a temp table is filled from the cluster's rows (prepare.sql:62), not from the
+        # catalog server's empty copies; WITH NO DATA answers PostgreSQL's tag
+        conn.execute("CREATE TEMP TABLE tmp_copy AS EXECUTE p(3)")
+        assert conn.execute("SELECT * FROM tmp_copy").fetchall() == [(3, "v3", 0)]
+        cur = conn.execute("CREATE TEMP TABLE tmp_none AS EXECUTE p(3) WITH NO DATA")
+        assert cur.statusmessage == "SELECT 0"
+        assert conn.execute("SELECT count(*) FROM tmp_none").fetchone() == (0,)
+        # EXPLAIN CREATE TABLE AS EXECUTE explains the bound query and creates nothing
+        # (26000 from the catalog server before: write_parallel.sql:39)
+        lines = [r[0] for r in conn.execute("EXPLAIN CREATE TABLE never AS EXECUTE p(3)").fetchall()]
+        assert lines[0] == "Distributed plan: router"
+        assert conn.execute("SELECT to_regclass('never')").fetchone() == (None,)
 
 
 def test_extended_protocol_psycopg(sides: dict[str, str]) -> None:

@@ -27,6 +27,12 @@ if TYPE_CHECKING:
     from gridpg.executor.dispatch import Dispatcher, ExecRequest
 
 
+# Estimates the planner does without when a node cannot answer them: a table's distinct
+# rows (`SELECT DISTINCT` of a column of a type without an equality operator, box or
+# point, fails with 42883 where the statement itself needs none: spgist.sql:45).
+OPTIONAL_KINDS = frozenset({"distinct"})
+
+
 async def gather(dispatcher: Dispatcher, request: ExecRequest | None, requests: Sequence[EstimateRequest],
                  tolerant: bool = False) -> dict[tuple[str, str], Estimate]:
     """Every request's estimate, the nodes asked at once. `tolerant`: a request whose
@@ -49,7 +55,8 @@ async def gather(dispatcher: Dispatcher, request: ExecRequest | None, requests: 
     out: dict[tuple[str, str], Estimate] = {}
 
     async def one(group: str, on_block: bool, members: list[int]) -> None:
-        plans = await _explain(dispatcher, group, on_block, [texts[n] for n in members], tolerant)
+        optional = [tolerant or requests[n].kind in OPTIONAL_KINDS for n in members]
+        plans = await _explain(dispatcher, group, on_block, [texts[n] for n in members], optional)
         for n, plan in zip(members, plans):
             if plan is not None:
                 req = requests[n]
@@ -70,21 +77,24 @@ def _on_block_connection(dispatcher: Dispatcher, group: str, in_block: bool) -> 
 
 
 async def _explain(dispatcher: Dispatcher, group: str, on_block: bool, selects: list[str],
-                   tolerant: bool) -> list[dict | None]:
+                   optional: list[bool]) -> list[dict | None]:
     """The top plan node of each SELECT on `group`, one round trip (each alone when the
-    batch fails and `tolerant`: None for those that fail); on the block's own connection
-    when `on_block`."""
+    batch fails and it may: None for an `optional` one that fails, the error of any other);
+    on the block's own connection when `on_block` (where a failed EXPLAIN aborts the
+    client's block: only wholly `optional` batches are tried again there, as before)."""
     async def run(conn: BackendConnection) -> list[dict | None]:
         try:
             return _plans(await conn.simple_query("; ".join(f"EXPLAIN (FORMAT JSON) {s}" for s in selects)))
         except PgError:
-            if not tolerant:
+            if not all(optional) if on_block else not any(optional):
                 raise
         out: list[dict | None] = []
-        for select in selects:
+        for select, may_fail in zip(selects, optional):
             try:
                 out += _plans(await conn.simple_query(f"EXPLAIN (FORMAT JSON) {select}"))
             except PgError:
+                if not may_fail:
+                    raise
                 out.append(None)
         return out
 

@@ -239,10 +239,38 @@ def _row_type(row_desc: bytes | None) -> list[tuple[str, int, int]] | None:
 
 async def _explain_execute(dispatcher: Dispatcher, request: ExecRequest, body: dict[str, Any]) -> None:
     """EXPLAIN [options] EXECUTE name(args): the EXPLAIN of the statement, bound."""
-    statement, values, oids = await _bind(dispatcher, request.sql, "ExplainStmt", body["query"]["ExecuteStmt"])
     span = reading.execute_span(request.sql, "ExplainStmt")
+    if "CreateTableAsStmt" in body["query"]:
+        bound = await _explain_create_table_as_execute(dispatcher, request, body)
+        if bound is None:
+            return
+        statement, values, oids = bound  # the EXPLAIN of the statement itself, from its CREATE on
+        span = dataclasses.replace(span, start=reading.explained_start(request.sql))
+    else:
+        statement, values, oids = await _bind(dispatcher, request.sql, "ExplainStmt", body["query"]["ExecuteStmt"])
     text = request.sql[: span.start] + await _served(dispatcher, statement.sql)
     await _run_inner(dispatcher, request, _inner_request(request, text, values, oids))
+
+
+async def _explain_create_table_as_execute(dispatcher: Dispatcher, request: ExecRequest,
+                                           explain: dict[str, Any]) -> tuple[Any, list[str | None], list[int]] | None:
+    """EXPLAIN [options] CREATE TABLE ... AS EXECUTE name(args) of a SELECT: the EXPLAIN of
+    `CREATE TABLE ... AS statement`, its values typed literals (the statement CREATE TABLE
+    ... AS EXECUTE runs), planned as any EXPLAIN of CREATE TABLE AS: the query's plan,
+    ANALYZE refused (0A000). Sent whole to the catalog server, it failed with 26000 there
+    (the session's statements are the coordinator's, write_parallel.sql:39). Another
+    statement PostgreSQL explains as EXPLAIN EXECUTE does (ANALYZE runs it, and no table
+    is made): it is returned bound for the caller to do so; None when done."""
+    body = explain["query"]["CreateTableAsStmt"]
+    statement, values, oids = await _bind(dispatcher, request.sql, "CreateTableAsStmt", body["query"]["ExecuteStmt"])
+    if sqlparse.node_type(sqlparse.parse_tree(statement.sql)) != "SelectStmt":
+        return statement, values, oids
+    span = reading.execute_span(request.sql, "CreateTableAsStmt")
+    names = await dispatcher.coord.type_names(oids, dispatcher=dispatcher)
+    query = reading.inline_params(await _served(dispatcher, statement.sql), values, names)
+    await dispatcher.run(dataclasses.replace(request, sql=request.sql[: span.start] + query + request.sql[span.end :],
+                                             params=[], param_formats=[], param_oids=[], decode_oids=[]))
+    return None
 
 
 async def _served(dispatcher: Dispatcher, sql: str) -> str:
@@ -275,18 +303,31 @@ async def _create_table_as_execute(dispatcher: Dispatcher, request: ExecRequest,
     tree = sqlparse.parse_tree(statement.sql)
     if sqlparse.node_type(tree) != "SelectStmt":
         raise PgError("42809", "prepared statement is not a SELECT")
-    if body["into"]["rel"].get("relpersistence") == "t" and _reads_distributed(dispatcher, tree):
-        # a temp table lives on the catalog server, which holds distributed tables empty
-        raise PgError(FEATURE_NOT_SUPPORTED, "CREATE TEMP TABLE ... AS EXECUTE of a statement that "
-                      "reads distributed tables is not supported by gridpg")
     span = reading.execute_span(request.sql, "CreateTableAsStmt")
     names = await dispatcher.coord.type_names(oids, dispatcher=dispatcher)
     query = reading.inline_params(await _served(dispatcher, statement.sql), values, names)
     text = request.sql[: span.start] + query + request.sql[span.end :]
     if not body["into"].get("colNames"):
         text = await _with_column_names(dispatcher, text, body, statement)
+    out = dispatcher.session.out
+    start = len(out)
     await dispatcher.run(dataclasses.replace(request, sql=text, params=[], param_formats=[],
                                              param_oids=[], decode_oids=[]))
+    if body.get("into", {}).get("skipData"):
+        _retag_no_data(out, start)
+
+
+_CREATE_TABLE_AS_DONE = codec.build_command_complete("CREATE TABLE AS")
+
+
+def _retag_no_data(out: list[bytes], start: int) -> None:
+    """PostgreSQL answers `CREATE TABLE ... AS EXECUTE ... WITH NO DATA` as the EXECUTE it
+    is, `SELECT 0`, where `CREATE TABLE ... AS query WITH NO DATA` (what gridpg runs) says
+    `CREATE TABLE AS`: the tag the client gets is PostgreSQL's (a driver reads a row
+    count from it)."""
+    for i in range(start if start <= len(out) else 0, len(out)):  # (0: flushed meanwhile)
+        if out[i] == _CREATE_TABLE_AS_DONE:
+            out[i] = codec.build_command_complete("SELECT 0")
 
 
 def _reads_distributed(dispatcher: Dispatcher, tree: dict[str, Any]) -> bool:

@@ -24,11 +24,15 @@ _COMMENTS = ("C_COMMENT", "SQL_COMMENT")
 
 
 def is_session_statement(tree: dict[str, Any], kind: str) -> bool:
-    """PREPARE, EXECUTE, DEALLOCATE, and EXPLAIN / CREATE TABLE AS of an EXECUTE."""
+    """PREPARE, EXECUTE, DEALLOCATE, and EXPLAIN / CREATE TABLE AS / EXPLAIN CREATE TABLE
+    AS of an EXECUTE."""
     if kind in SESSION_KINDS:
         return True
     if kind in ("ExplainStmt", "CreateTableAsStmt"):
-        return "ExecuteStmt" in (tree[kind].get("query") or {})
+        query = tree[kind].get("query") or {}
+        if kind == "ExplainStmt" and "CreateTableAsStmt" in query:  # EXPLAIN CREATE TABLE ... AS EXECUTE
+            query = query["CreateTableAsStmt"].get("query") or {}
+        return "ExecuteStmt" in query
     return False
 
 
@@ -69,6 +73,21 @@ def execute_span(sql: str, kind: str) -> ExecuteSpan:
                            args_start)
     end = toks[name_index].end + 1
     return ExecuteSpan(toks[index].start, end, None, end)
+
+
+def explained_start(sql: str) -> int:
+    """Offset of the statement an `EXPLAIN [ANALYZE] [VERBOSE] [(options)] statement`
+    explains: its first word outside the options' parentheses that is not an option."""
+    depth = 0
+    for i, tok in enumerate(_code_tokens(sql)):
+        text = _text(sql, tok)
+        if text == "(":
+            depth += 1
+        elif text == ")":
+            depth -= 1
+        elif depth == 0 and i > 0 and text.lower() not in ("analyze", "analyse", "verbose"):
+            return int(tok.start)
+    raise PgError(SYNTAX_ERROR, "syntax error: a statement to EXPLAIN expected")
 
 
 def _execute_index(sql: str, toks: list[Any], kind: str) -> int:

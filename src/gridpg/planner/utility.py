@@ -90,7 +90,8 @@ def plan_utility(clean: str, tree: dict[str, Any], kind: str, spec: Any,
         or _cluster_marks_per_group(clean, tree, kind, tables, list(groups or ())) \
         or _no_inherit_per_group(clean, tree, kind, tables, list(groups or ())) \
         or _shard_renames_per_group(clean, tree, kind, tables, snapshot) \
-        or _rules_per_group(clean, tree, kind, tables, catalog, session)
+        or _rules_per_group(clean, tree, kind, tables, catalog, session) \
+        or _publications_per_group(clean, kind, list(groups or [g.name for g in snapshot.datanode_group_list]))
     return UtilityPlan(kind, tree, tuple(tables), groups, tuple(after), group_sql,
                        _sequences(kind, tree))
 
@@ -376,6 +377,37 @@ def _truncate_tables_per_group(tree: dict[str, Any], kind: str, tables: list[Dis
 # Commands PostgreSQL refuses on a partitioned table (a HASH table's datanode copy) that
 # concern the storage of its leaves, the shards.
 _RELOPTION_COMMANDS = {"AT_SetRelOptions", "AT_ResetRelOptions", "AT_SetLogged", "AT_SetUnLogged"}
+
+
+PUBLISH_VIA_ROOT = "publish_via_partition_root"
+
+
+def _publications_per_group(clean: str, kind: str, groups: list[str]) -> dict[str, str] | None:
+    """CREATE / ALTER PUBLICATION as the datanodes run it: always with
+    publish_via_partition_root = true. A HASH table is a partitioned table there (its shards
+    the partitions), where PostgreSQL refuses a row filter or a column list unless the
+    publication publishes through the root (22023): `FOR TABLE t WHERE (a > 1)` failed on a
+    table that is plain on the catalog servers and in PostgreSQL. Publishing through the
+    root changes nothing a datanode checks for writes (replica identity is still checked
+    on the shard that is written, against the published table's row filter and columns),
+    so the option the client gave is kept on the catalog servers, which answer it
+    (22023 for a row filter of a partitioned table of its own there), and left out on the
+    datanodes. Pure: the text made by pglast's deparser."""
+    if kind not in ("CreatePublicationStmt", "AlterPublicationStmt"):
+        return None
+    from pglast import ast, enums
+    from pglast.stream import RawStream
+
+    from gridpg.sql.parse import parse_sql
+
+    stmt = parse_sql(clean)[0].stmt
+    if kind == "AlterPublicationStmt" and not stmt.options:
+        return None  # ADD / SET / DROP TABLE: the publication's own option holds
+    options = tuple(o for o in stmt.options or () if o.defname != PUBLISH_VIA_ROOT)
+    stmt.options = options + (ast.DefElem(defname=PUBLISH_VIA_ROOT, arg=ast.Boolean(boolval=True),
+                                             defaction=enums.DefElemAction.DEFELEM_UNSPEC),)
+    text = str(RawStream()(stmt))
+    return {group: text for group in groups}
 
 
 def _storage_options_per_group(clean: str, tree: dict[str, Any], kind: str, tables: list[DistTable],
