@@ -1,0 +1,36 @@
+/*
+What an earlier session left (h-left25). A temp table's transaction-time defaults: the
+temp table lives on the session's catalog server, whose own transaction start its
+`DEFAULT now()` read, while the statement's now() was the coordinator's pinned instant;
+`INSERT INTO tt DEFAULT VALUES RETURNING created_at = now()` was false. Times are compared
+as facts (`=`), never as values.
+*/
+
+CREATE TEMP TABLE tt25 (id int, created_at timestamptz DEFAULT now(), day date DEFAULT CURRENT_DATE, at3 timestamp(3) DEFAULT CURRENT_TIMESTAMP, note text DEFAULT 'x');
+CREATE TABLE dist25 (id int PRIMARY KEY, v int) DISTRIBUTE BY HASH (id);
+INSERT INTO dist25 VALUES (1, 1), (2, 2), (3, 3);
+INSERT INTO tt25 DEFAULT VALUES RETURNING created_at = now() AS same, day = CURRENT_DATE AS day_same, at3 = now()::timestamp(3) AS at_same, note;
+INSERT INTO tt25 (id) VALUES (1) RETURNING created_at = now() AS same, created_at = CURRENT_TIMESTAMP AS same2;
+INSERT INTO tt25 (id) VALUES (2), (3) RETURNING id, created_at = now() AS same;
+INSERT INTO tt25 VALUES (4, DEFAULT) RETURNING created_at = now() AS same;
+INSERT INTO tt25 (id) SELECT 5 RETURNING created_at = now() AS same;
+INSERT INTO tt25 (id) SELECT id + 10 FROM dist25 RETURNING id, created_at = now() AS same;
+INSERT INTO tt25 (id, created_at) VALUES (6, now()) RETURNING created_at = now() AS same;
+UPDATE tt25 SET created_at = DEFAULT WHERE id = 1 RETURNING created_at = now() AS same;
+UPDATE tt25 SET (id, created_at) = (id, DEFAULT) WHERE id = 2 RETURNING created_at = now() AS same;
+INSERT INTO tt25 (id) VALUES (7);
+SELECT count(*) FROM tt25;
+BEGIN;
+INSERT INTO dist25 VALUES (4, 4);
+INSERT INTO tt25 DEFAULT VALUES RETURNING created_at = now() AS same;
+INSERT INTO tt25 (id) VALUES (20);
+INSERT INTO tt25 (id) SELECT id + 20 FROM dist25 RETURNING id, created_at = now() AS same;
+UPDATE tt25 SET created_at = DEFAULT WHERE id = 3 RETURNING created_at = now() AS same;
+SELECT id, created_at = now() AS same FROM tt25 WHERE id >= 20 OR id = 3 ORDER BY id;
+COMMIT;
+BEGIN;
+INSERT INTO tt25 (id) VALUES (30);
+INSERT INTO dist25 VALUES (5, 5);
+INSERT INTO tt25 (id) VALUES (31) RETURNING created_at = now() AS same;
+SELECT count(DISTINCT created_at) FROM tt25 WHERE id IN (30, 31);
+COMMIT;
