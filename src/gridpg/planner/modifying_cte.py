@@ -124,7 +124,11 @@ def plan_steps(sql: str) -> ModifyingCteSteps:
             continue  # read before any write: a part that reads nothing
         steps.append(CteStep(cte.ctename, definition=RawStream()(cte)))
         parts.append((f'entry "{cte.ctename}"', query, None))
-    images = _before_images(main, main_target, written - ({main_target} if main_target else set()), names)
+    # (the main statement's own target too, where an entry writes it: `WITH u AS (UPDATE t
+    # ...) INSERT INTO t SELECT ... FROM t` reads t as it was before u; h-left25)
+    by_entries = {_target(c.ctequery) for c in with_clause.ctes if isinstance(c.ctequery, _MODIFYING)}
+    images = _before_images(main, main_target, by_entries | (written - ({main_target} if main_target else set())),
+                            names)
     parts.append(("the main statement", main, main_target))
     _ensure_disjoint(parts, names)
     return ModifyingCteSteps((*images, *steps), RawStream()(main), head, tail)

@@ -34,3 +34,16 @@ INSERT INTO dist25 VALUES (5, 5);
 INSERT INTO tt25 (id) VALUES (31) RETURNING created_at = now() AS same;
 SELECT count(DISTINCT created_at) FROM tt25 WHERE id IN (30, 31);
 COMMIT;
+
+-- A data-modifying WITH whose main statement INSERTs into the table an entry writes,
+-- reading it: the main statement reads it as it was before the entry's writes.
+CREATE TABLE w25 (id int PRIMARY KEY, v int) DISTRIBUTE BY HASH (id);
+CREATE TABLE wr25 (id int PRIMARY KEY, v int) DISTRIBUTE BY REPLICATION;
+INSERT INTO w25 SELECT g, g FROM generate_series(1, 10) g;
+INSERT INTO wr25 SELECT g, g FROM generate_series(1, 10) g;
+WITH i AS (INSERT INTO w25 VALUES (50, 50) RETURNING id) INSERT INTO w25 SELECT id + 100, v FROM w25 WHERE id <= 2 OR id = 50;
+WITH u AS (UPDATE w25 SET v = 0 WHERE id = 9 RETURNING id) INSERT INTO w25 SELECT id + 200, v FROM w25 WHERE id >= 9 AND id < 50 RETURNING id, v;
+WITH d AS (DELETE FROM w25 WHERE id = 3 RETURNING id) INSERT INTO w25 SELECT w.id + 300, w.v + (SELECT count(*) FROM d) FROM w25 AS w WHERE w.id BETWEEN 3 AND 4;
+WITH u AS (UPDATE wr25 SET v = v * 10 WHERE id <= 2 RETURNING id, v) INSERT INTO wr25 SELECT wr25.id + 100, wr25.v FROM wr25 JOIN u USING (id);
+SELECT * FROM w25 ORDER BY id;
+SELECT * FROM wr25 ORDER BY id;
