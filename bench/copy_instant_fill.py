@@ -1,9 +1,12 @@
 """The cost of executor/copy_instant.filled (h-left25): 1M rows of COPY text (the
 copy benchmark's shape) given one time default's value each, in process, no cluster:
 `PYTHONPATH=src python bench/copy_instant_fill.py`."""
-import asyncio, time
+import asyncio
+import time
+
 from gridpg.executor import copy_instant
 from gridpg.executor.copy_format import CopyFormat
+
 rows = b"".join(b"%d\tname%d\t%d.50\n" % (i, i, i) for i in range(1_000_000))
 chunks = [rows[i:i + 65536] for i in range(0, len(rows), 65536)]
 async def src():
