@@ -114,3 +114,19 @@ def test_a_short_record_reads_as_the_clients(sessions: Pair) -> None:
         diag = caught.value.diag
         errors.append((diag.sqlstate, diag.message_primary, (diag.context or "").splitlines()[0]))
     assert errors[0] == errors[1]
+
+
+def test_a_distribution_column_left_to_its_time_default(sessions: Pair) -> None:
+    """Its one value is known before routing now (0A000 before): the rows are found where
+    a statement naming the value is routed."""
+    grid, plain = sessions
+    answers = []
+    for conn, clause in ((grid, " DISTRIBUTE BY HASH (ts)"), (plain, "")):
+        conn.execute(f"CREATE TABLE cd (ts timestamptz DEFAULT now(), v int){clause}")
+        with conn.cursor() as cur, cur.copy("COPY cd (v) FROM STDIN") as copy:
+            for i in range(10):
+                copy.write_row((i,))
+        ts = conn.execute("SELECT min(ts) FROM cd").fetchone()
+        assert ts is not None
+        answers.append(conn.execute("SELECT count(*), count(DISTINCT ts) FROM cd WHERE ts = %s", ts).fetchone())
+    assert answers[0] == answers[1] == (10, 1)
