@@ -212,6 +212,10 @@ def test_modifying_cte_steps() -> None:
     appended = plan_steps("WITH d AS (DELETE FROM t RETURNING *) INSERT INTO t SELECT * FROM t")
     assert [s.definition for s in appended.steps if not s.modifying] == ["gp_before_1 AS (SELECT * FROM t AS t)"]
     assert appended.main == "INSERT INTO t SELECT * FROM gp_before_1 AS t"
+    filtered = plan_steps("WITH d AS (DELETE FROM t WHERE id = 1 RETURNING *) INSERT INTO t SELECT id + 9, v FROM t "
+                          "WHERE id < 3")
+    assert [s.definition for s in filtered.steps if not s.modifying] == [
+        "gp_before_1 AS (SELECT * FROM t AS t WHERE id < 3)"]
     for refused in ("WITH d AS (DELETE FROM t RETURNING *) SELECT ctid FROM t",
                     "WITH d AS (DELETE FROM t RETURNING *) SELECT t FROM t",
                     "WITH c AS (WITH d AS (DELETE FROM u RETURNING *) DELETE FROM t RETURNING *) SELECT 1",

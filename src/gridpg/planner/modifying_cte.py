@@ -189,14 +189,15 @@ def _ensure_image_readable(main: Any, references: list[Any]) -> None:
 
 
 def _pushed_where(main: Any, references: list[Any], cte_names: set[str]) -> Any:
-    """The main SELECT's WHERE, to filter the table's rows read before the writes, when the
-    table is its one FROM item and the WHERE reads nothing else and calls nothing (no
-    subquery; no function, which would be evaluated twice per row); else None (every row
-    read)."""
-    if not isinstance(main, ast.SelectStmt) or len(references) != 1 or main.whereClause is None \
-            or list(main.fromClause or ()) != [references[0]]:
+    """The main SELECT's WHERE (an INSERT's SELECT's too), to filter the table's rows read
+    before the writes, when the table is its one FROM item and the WHERE reads nothing else
+    and calls nothing (no subquery; no function, which would be evaluated twice per row);
+    else None (every row read)."""
+    select = main.selectStmt if isinstance(main, ast.InsertStmt) else main
+    if not isinstance(select, ast.SelectStmt) or len(references) != 1 or select.whereClause is None \
+            or list(select.fromClause or ()) != [references[0]]:
         return None
-    where = main.whereClause
+    where = select.whereClause
     if any(isinstance(item, ast.SubLink | ast.FuncCall) for item in _walk(where)):
         return None
     return copy.deepcopy(where)

@@ -47,3 +47,8 @@ WITH d AS (DELETE FROM w25 WHERE id = 3 RETURNING id) INSERT INTO w25 SELECT w.i
 WITH u AS (UPDATE wr25 SET v = v * 10 WHERE id <= 2 RETURNING id, v) INSERT INTO wr25 SELECT wr25.id + 100, wr25.v FROM wr25 JOIN u USING (id);
 SELECT * FROM w25 ORDER BY id;
 SELECT * FROM wr25 ORDER BY id;
+-- a table above the before-image cap, filtered by the main INSERT's WHERE
+CREATE TABLE wb25 (id int PRIMARY KEY, v int) DISTRIBUTE BY HASH (id);
+INSERT INTO wb25 SELECT g, g FROM generate_series(1, 10050) g;
+WITH u AS (UPDATE wb25 SET v = 0 WHERE id <= 2 RETURNING id) INSERT INTO wb25 SELECT id + 20000, v FROM wb25 WHERE id <= 3 RETURNING id, v;
+SELECT count(*), sum(v) FROM wb25;
