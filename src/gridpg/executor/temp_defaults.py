@@ -16,6 +16,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from gridpg.errors import PgError
 from gridpg.sql import parse as sqlparse
 from gridpg.sql import xact_time
 from gridpg.sql.quote import quote_ident, quote_literal
@@ -30,7 +31,10 @@ async def pinned_insert(dispatcher: Dispatcher, catalog: BackendConnection, sql:
     or `sql` as it is."""
     if not should_pin(dispatcher, sql):
         return sql
-    tree = sqlparse.parse_tree(sql)
+    try:
+        tree = sqlparse.parse_tree(sql)
+    except PgError:
+        return sql  # (the catalog server reports it)
     if sqlparse.node_type(tree) != "InsertStmt":
         return sql
     columns = await _columns(catalog, (tree.get("InsertStmt") or {}).get("relation") or {})
