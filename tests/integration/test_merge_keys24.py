@@ -113,19 +113,25 @@ def test_merge_insert_of_another_key_moves_the_row(gridpg_cluster: Cluster, plai
 
 
 def test_merge_moved_insert_with_returning(gridpg_cluster: Cluster, schema: str) -> None:
-    """RETURNING of a row that must move is not built: a clear 0A000 at run time, nothing
-    written; the rows that stay on their node return as in PostgreSQL (rowsecurity.sql:997,
-    merge.sql:1766 insert such rows)."""
+    """RETURNING of a row that must move is built where it lands (h-left25; a clear 0A000
+    before), as are the rows that stay on their node, as in PostgreSQL (rowsecurity.sql:997,
+    merge.sql:1766 insert such rows); a list reading the source refuses such a row (0A000),
+    nothing written."""
     with psycopg.connect(gridpg_cluster.dsn(0), autocommit=True) as conn:
         conn.execute(f"SET search_path TO {schema}")
         run_setup(conn, SETUP[:1], True)
         answers = [answer(conn, f"MERGE INTO doc d USING (SELECT {x} AS x) s ON d.did = s.x WHEN NOT MATCHED "
                                 f"THEN INSERT VALUES ({x + 1000}, 1, 'r') RETURNING merge_action(), d.did")
                    for x in range(1, 13)]
+        assert answers == [[("INSERT", x + 1000)] for x in range(1, 13)]
+        assert answer(conn, "SELECT count(*) FROM doc") == [(12,)]
+        answers = [answer(conn, f"MERGE INTO doc d USING (SELECT {x} AS x) s ON d.did = s.x WHEN NOT MATCHED "
+                                f"THEN INSERT VALUES ({x + 2000}, 1, 'r') RETURNING s.x, d.did")
+                   for x in range(1, 13)]
         kept = [a for a in answers if a != "0A000"]
         assert kept and len(kept) < len(answers), answers  # both kinds met
-        assert all(a == [("INSERT", x + 1000)] for x, a in zip(range(1, 13), answers) if a != "0A000")
-        assert answer(conn, "SELECT count(*) FROM doc") == [(len(kept),)]
+        assert all(a == [(x, x + 2000)] for x, a in zip(range(1, 13), answers) if a != "0A000")
+        assert answer(conn, "SELECT count(*) FROM doc") == [(12 + len(kept),)]
 
 
 SUB_SETUP = [

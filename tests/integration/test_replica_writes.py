@@ -142,7 +142,8 @@ def test_transaction_time_defaults_are_one_instant_on_every_replica(
     """A default reading the transaction's time (now()) is evaluated by each node from its
     own transaction's start where the coordinator does not pin it: a MERGE ... INSERT and a
     COPY leaving such a column out stored another instant on every replica (silently); they
-    are refused, and the writes the coordinator pins still run."""
+    were refused; the coordinator now pins them (MERGE since h-refuse25, a COPY since
+    h-left25), and every replica holds the same rows."""
     s = tables
     with psycopg.connect(gridpg_cluster.dsn(0), autocommit=True) as conn:
         conn.execute(f"CREATE TABLE {s}.ref3 (id int PRIMARY KEY, note text, made timestamptz DEFAULT now(), "
@@ -151,11 +152,10 @@ def test_transaction_time_defaults_are_one_instant_on_every_replica(
                     "WHEN NOT MATCHED THEN INSERT (id, day) VALUES (q.id, '2020-01-01')",
                     f"MERGE INTO {s}.ref3 r USING (SELECT 1 AS id) q ON r.id = q.id "
                     "WHEN NOT MATCHED THEN INSERT VALUES (q.id, 'x', DEFAULT, '2020-01-01')"):
-            with pytest.raises(psycopg.errors.FeatureNotSupported, match="REPLICATION table"):
-                conn.execute(sql)
-        with pytest.raises(psycopg.errors.FeatureNotSupported, match="REPLICATION table"):
-            with conn.cursor().copy(f"COPY {s}.ref3 (id, note) FROM STDIN") as copy:
-                copy.write_row((2, "copied"))
+            conn.execute(sql)  # pinned since h-refuse25 (merge_defaults.pin_insert_time_defaults)
+        # a COPY now gives the instant itself (executor/copy_instant.py, h-left25)
+        with conn.cursor().copy(f"COPY {s}.ref3 (id, note) FROM STDIN") as copy:
+            copy.write_row((2, "copied"))
         with conn.cursor().copy(f"COPY {s}.ref3 (id, note, made, day) FROM STDIN") as copy:
             copy.write_row((3, "all columns", "2020-01-01 00:00:00+00", "2020-01-01"))
         conn.execute(f"INSERT INTO {s}.ref3 (id, note) VALUES (4, 'values'), (5, 'values')")
@@ -170,5 +170,5 @@ def test_transaction_time_defaults_are_one_instant_on_every_replica(
         with psycopg.connect(dsn, autocommit=True) as conn:
             replicas.append(conn.execute(f"SELECT * FROM {s}.ref3 ORDER BY id").fetchall())
     first, *others = replicas
-    assert [r[0] for r in first] == [3, 4, 5, 6, 11, 12, 13, 14]
+    assert [r[0] for r in first] == [1, 2, 3, 4, 5, 6, 11, 12, 13, 14]
     assert all(other == first for other in others)

@@ -34,13 +34,15 @@ def missing_sequence_columns(columns: Sequence[TableColumn], listed: list[str] |
     return [c for c in columns if c.sequence and c.name not in listed]
 
 
-def client_error(fields: dict[str, str], cols: list[str], appended: int, delimiter: bytes) -> dict[str, str]:
+def client_error(fields: dict[str, str], cols: list[str], appended: int, delimiter: bytes,
+                 constants: Sequence[bytes] = ()) -> dict[str, str]:
     """A node's error about a record the coordinator lengthened, as the client's record
     would have it: `cols` are the node's COPY columns, the client's first and the
     `appended` filled ones last. A client record short of fields had the filled values
     shift into its missing columns, so the node names a column `appended` places too far
     ("missing data for column "id"" where PostgreSQL says "b"), and the record the context
-    quotes ends with the values the client never sent."""
+    quotes ends with the values the client never sent (`constants`: the time defaults'
+    fields, appended last: executor/copy_instant.py)."""
     out = dict(fields)
     missing = _MISSING.fullmatch(out.get("M", ""))
     if missing and missing.group(1) in cols:
@@ -49,14 +51,18 @@ def client_error(fields: dict[str, str], cols: list[str], appended: int, delimit
             out["M"] = f'missing data for column "{cols[at]}"'
     context = _WHOLE_RECORD.match(out.get("W", ""))
     if context:
+        record = context.group(2)
+        suffix = "".join(delimiter.decode() + field.decode(errors="replace") for field in constants)
+        if suffix and record.endswith(suffix):
+            record = record[: -len(suffix)]
         tail = re.escape(delimiter.decode()) + r"-?\d+"
-        record = re.sub(f"(?:{tail}){{{appended}}}$", "", context.group(2))
+        record = re.sub(f"(?:{tail}){{{appended - len(constants)}}}$", "", record)
         out["W"] = context.group(1) + record + out["W"][context.end(2):]
     return out
 
 
-_MISSING = re.compile(r'missing data for column "(.*)"', re.S)
-_WHOLE_RECORD = re.compile(r'^(COPY [^\n]*?, line \d+: ")(.*)(")', re.S)
+_MISSING = re.compile(r'missing data for column "(.*)"', re.DOTALL)
+_WHOLE_RECORD = re.compile(r'^(COPY [^\n]*?, line \d+: ")(.*)(")', re.DOTALL)
 
 
 async def filled(source: AsyncIterator[bytes], fill: list[TableColumn], form: CopyFormat,

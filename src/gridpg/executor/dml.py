@@ -23,7 +23,7 @@ from pglast.stream import RawStream
 from gridpg.catalog.model import DistTable
 from gridpg.datanode.connection import BackendConnection
 from gridpg.errors import CONNECTION_FAILURE, FEATURE_NOT_SUPPORTED, PgError
-from gridpg.executor import copy_server_hash, copyfill, copysplit, large_objects, server_files
+from gridpg.executor import copy_instant, copy_server_hash, copyfill, copysplit, large_objects, server_files
 from gridpg.executor.copy_format import CopyFormat
 from gridpg.executor.copylines import CopyLines
 from gridpg.pgwire import codec
@@ -1324,6 +1324,10 @@ async def copy_from_stdin(dispatcher: Dispatcher, request: ExecRequest, body: di
     listed = [c["String"]["sval"] for c in body.get("attlist", []) or []]
     fill = copyfill.missing_sequence_columns(columns, listed)
     cols = listed + [c.name for c in fill] if listed else [c.name for c in columns]
+    # time defaults left: one value for every row of the COPY, given by the coordinator
+    timed = copy_instant.timed_columns(columns, cols, dispatcher.runner.snapshot().volatile_functions) \
+        if listed and copy_instant.should_fill(dispatcher, len(table.groups)) else []
+    cols += [c.name for c in timed]
     _ensure_no_copy_sequence_defaults(columns, cols)
     replicas.ensure_no_diverging_defaults(table, columns, cols, "COPY", dispatcher.runner.snapshot().volatile_functions,
                                           times=True)
@@ -1342,7 +1346,7 @@ async def copy_from_stdin(dispatcher: Dispatcher, request: ExecRequest, body: di
     # share of the data: mapped back to the client's
     router.lines = CopyLines(list(table.groups), 1 if header and fmt != "binary" else 0,
                              replicated=table.method == "replication")
-    router.cols, router.appended = cols, len(fill) if fmt != "binary" else 0
+    router.cols, router.appended = cols, len(fill) + len(timed) if fmt != "binary" else 0
     if not from_server:
         dispatcher.session.send(codec.build_copy_response(b"G", 1 if fmt == "binary" else 0, len(listed or cols)))
     if "freeze" in options:
@@ -1350,12 +1354,16 @@ async def copy_from_stdin(dispatcher: Dispatcher, request: ExecRequest, body: di
     # the nodes' counts of skipped rows come from their notices, which LOG_VERBOSITY
     # silent turns off: the nodes keep the default, the client gets no notice
     drop = ("freeze", "header", "log_verbosity") if silent else ("freeze", "header")
-    node_sql = _node_copy_sql(request.sql, cols, drop, extra_columns=[c.name for c in fill])
+    node_sql = _node_copy_sql(request.sql, cols, drop, extra_columns=[c.name for c in fill + timed])
     check = _node_copy_sql(request.sql, listed or cols, drop=("freeze",)) if match else None
     raw = server_files.chunks(body) if from_server else _client_data(dispatcher)
     source = _after_header(dispatcher, raw, header and fmt != "binary", check)
     if fill:
         source = copyfill.filled(source, fill, form, dispatcher)
+    if timed:
+        fields = await copy_instant.values(dispatcher, timed, form)
+        router.appended_text = [] if fmt == "binary" else fields
+        source = copy_instant.filled(source, fields, form, dispatcher)
     count = await _copy_routed(dispatcher, table, node_sql, router, source, drain=not from_server)
     if router.skipped and not silent:
         rows = "1 row was" if router.skipped == 1 else f"{router.skipped} rows were"
@@ -1589,7 +1597,8 @@ def _in_client_lines(error: PgError, group: str, router: CopyRouter) -> PgError:
     if router.lines is not None and error.fields is not None:
         error.fields = router.lines.rewrite_context(group, error.fields)
     if router.appended and error.fields is not None:
-        error.fields = copyfill.client_error(error.fields, router.cols, router.appended, router.delimiter)
+        error.fields = copyfill.client_error(error.fields, router.cols, router.appended, router.delimiter,
+                                             router.appended_text)
         error.message = error.fields.get("M", error.message)
     return error
 
@@ -1709,6 +1718,7 @@ class CopyRouter:
         self.reject_limit: int | None = None  # COPY ... (REJECT_LIMIT n)
         self.cols = cols
         self.appended = 0  # serial/identity values the coordinator appended to each record
+        self.appended_text: list[bytes] = []  # and after them, the time defaults' one value each
         self.type_oid = 0
         if columns is not None and table.column:
             self.type_oid = next((c.type_oid for c in columns if c.name == table.column), 0)

@@ -27,6 +27,7 @@ from gridpg.sql.quote import quote_ident, quote_literal, quote_qualified
 
 if TYPE_CHECKING:
     from gridpg.catalog.model import DistTable
+    from gridpg.datanode.connection import BackendConnection
     from gridpg.executor.dispatch import Dispatcher
 
 
@@ -81,10 +82,11 @@ def remainders_by_group(dispatcher: Dispatcher, target: DistTable) -> dict[str, 
 
 
 async def move_rows(dispatcher: Dispatcher, target: DistTable, boxes: list[Outbox], key_type: int,
-                    refuse_any: bool = False) -> int:
+                    refuse_any: bool = False, returning: Returning | None = None) -> int:
     """Move every outbox's rows to the inbox of their node and insert them into the target
     there; the number of rows inserted. The scratch tables are dropped after.
-    `refuse_any`: a row to move is refused (0A000; the MERGE has RETURNING)."""
+    `refuse_any`: a row to move is refused (0A000; the MERGE has a RETURNING list such an
+    INSERT cannot give). `returning`: the inserted rows are returned (`Returning`)."""
     from gridpg.executor.exchange import low_float_digits, pump
 
     txn = dispatcher.runner.txn
@@ -110,15 +112,60 @@ async def move_rows(dispatcher: Dispatcher, target: DistTable, boxes: list[Outbo
                     await pump(conn, [await txn.connection(dest, wants_block=True)], part, box.inbox, lossy)
         for group in target.groups:
             conn = await txn.connection(group, wants_block=True)
-            results = await conn.simple_query(f"INSERT INTO {relation} ({columns}) {box.overriding}"
-                                              f"SELECT {columns} FROM {box.inbox}")
-            tag = results[-1].tag if results else ""
+            insert = f"INSERT INTO {relation} ({columns}) {box.overriding}SELECT {columns} FROM {box.inbox}"
+            if returning is not None:
+                tag = await returning.run(conn, f"INSERT INTO {relation} AS {returning.alias} ({columns}) "
+                                                f"{box.overriding}SELECT {columns} FROM {box.inbox} "
+                                                f"RETURNING {returning.targets}")
+            else:
+                results = await conn.simple_query(insert)
+                tag = results[-1].tag if results else ""
             inserted += int(tag.rsplit(" ", 1)[-1]) if tag.rsplit(" ", 1)[-1].isdigit() else 0
     for group in target.groups:
         conn = await txn.connection(group, wants_block=True)
         names = ", ".join(name for box in boxes for name in (box.outbox, box.inbox))
         await conn.simple_query(f"DROP TABLE {names}")
     return inserted
+
+
+@dataclass
+class Returning:
+    """A MERGE's RETURNING for its moved INSERT rows (planner/merge_staged.moved_returning):
+    their rows, in the client's result formats, kept in `rows` for the statement's answer
+    (executor/multi.scatter's `hold_rows`) after the rows the nodes' MERGEs returned."""
+
+    alias: str  # the MERGE's name for the target (its alias, else the table's name)
+    targets: str
+    simple: bool
+    result_formats: list[int]
+    rows: list[bytes]
+
+    async def run(self, conn: BackendConnection, sql: str) -> str:
+        """Run the node's INSERT ... RETURNING, keep its rows; its tag."""
+        from gridpg.executor import relay
+        from gridpg.executor.multi import _collect
+
+        await conn.settle()
+        if self.simple:
+            relay.start_simple(conn, sql)
+        else:
+            relay.start_extended(conn, sql, [], [], [], self.result_formats, 0)
+        tag, _ = await _collect(conn, self.simple, _Kept(self.rows))
+        await conn.settle()
+        return tag
+
+
+class _Kept:
+    """A row sink keeping the DataRows (the description is the MERGE's, sent already)."""
+
+    def __init__(self, rows: list[bytes]) -> None:
+        self.rows = rows
+
+    def emit_description(self, raw: bytes) -> None:
+        pass
+
+    def emit_row(self, raw: bytes) -> None:
+        self.rows.append(raw)
 
 
 async def _ensure_nothing_to_move(dispatcher: Dispatcher, target: DistTable, boxes: list[Outbox]) -> None:

@@ -73,11 +73,17 @@ async def run(dispatcher: Dispatcher, request: ExecRequest, plan: MergeStagedPla
             node_sql, copies = await merge_sublinks.with_copies(dispatcher, target, node_sql, plan.with_text)
         replicated = target.method == "replication"
         after = None
+        held: list[bytes] | None = None
         statements = {g: node_sql for g in target.groups}
         if plan.moved_inserts:
-            statements, after = await _moving_inserts(dispatcher, plan, target, node_sql)
+            if parse_sql(node_sql)[0].stmt.returningClause is not None:
+                # the nodes' rows are held until the moved rows are in (their RETURNING rows
+                # follow), so a refusal comes before any row (h-left25)
+                held = []
+            statements, after = await _moving_inserts(dispatcher, plan, target, node_sql, bare, held)
         await scatter(dispatcher, bare, PushdownPlan(tuple(Fragment(g, statements[g]) for g in target.groups), True),
-                      relay_groups={target.groups[0]} if replicated else None, commit=False, after=after)
+                      relay_groups={target.groups[0]} if replicated else None, commit=False, after=after,
+                      hold_rows=held)
         for group in target.groups:
             conn = await txn.connection(group, wants_block=True)
             await conn.settle()
@@ -97,13 +103,16 @@ async def _scalars_first(dispatcher: Dispatcher, request: ExecRequest) -> bool:
 
 
 async def _moving_inserts(dispatcher: Dispatcher, plan: MergeStagedPlan, target: DistTable,
-                          node_sql: str) -> tuple[dict[str, str], Callable[[], Awaitable[int]]]:
+                          node_sql: str, request: ExecRequest,
+                          held: list[bytes] | None) -> tuple[dict[str, str], Callable[[], Awaitable[int]]]:
     """Per node, the statement writing the rows of the moved INSERT actions that belong on
     other nodes into outboxes (executor/merge_moves.py), and the step moving them after it
-    (its count of rows). With RETURNING, a row that had to move is refused (0A000): its
-    RETURNING row is not built (the rows that stay are returned as PostgreSQL returns them)."""
+    (its count of rows). With RETURNING (`held`: the list their rows go to), the moved rows
+    are returned by their INSERT where they land (`merge_staged.moved_returning`); a list
+    that reads what such an INSERT has not (a source column) refuses a row that had to move
+    (0A000), before any row was sent."""
     from gridpg.executor import merge_moves
-    from gridpg.planner.merge_staged import with_moved_inserts
+    from gridpg.planner.merge_staged import moved_returning, with_moved_inserts
 
     assert target.column and target.shard_count
     catalog = await dispatcher.runner.txn.connection(dispatcher.coord.catalog_node, wants_block=False)
@@ -125,10 +134,19 @@ async def _moving_inserts(dispatcher: Dispatcher, plan: MergeStagedPlan, target:
     boxes = [merge_moves.Outbox(outbox, inbox, columns, overriding)
              for (outbox, inbox), (columns, overriding) in zip(names, shapes)]
     await merge_moves.create_boxes(dispatcher, target, boxes)
-    returning = parse_sql(node_sql)[0].stmt.returningClause is not None
+    returning = None
+    if held is not None:
+        columns = [c.name for c in await dispatcher.coord.table_columns(dispatcher.runner, target)]
+        targets = moved_returning(node_sql, columns)
+        relation = parse_sql(node_sql)[0].stmt.relation
+        alias = relation.alias.aliasname if relation.alias is not None else relation.relname
+        if targets is not None:
+            returning = merge_moves.Returning(quote_ident(alias), targets, request.simple,
+                                              list(request.result_formats), held)
 
     async def after() -> int:
-        return await merge_moves.move_rows(dispatcher, target, boxes, key[0], refuse_any=bool(returning))
+        return await merge_moves.move_rows(dispatcher, target, boxes, key[0],
+                                           refuse_any=held is not None and returning is None, returning=returning)
 
     return statements, after
 

@@ -176,7 +176,8 @@ async def scatter(dispatcher: Dispatcher, request: ExecRequest, plan: Distribute
                   relay_groups: set[str] | None = None, commit: bool = True,
                   order: list[tuple[str, int]] | None = None, reads: bool = True,
                   command: str | None = None, first_alone: bool = False,
-                  after: Callable[[], Awaitable[int]] | None = None) -> None:
+                  after: Callable[[], Awaitable[int]] | None = None,
+                  hold_rows: list[bytes] | None = None) -> None:
     """Run each fragment on its node and concatenate; `relay_groups` limits whose rows count.
     `order` (a multi-row INSERT ... RETURNING): for each row as the client listed them, its
     node and its place among that node's returned rows; the rows are put back in that
@@ -189,7 +190,9 @@ async def scatter(dispatcher: Dispatcher, request: ExecRequest, plan: Distribute
     it first on another node and both wait for the other, a deadlock PostgreSQL has not).
     `after`: a step run once every node answered, before the tag, inside the statement's
     transaction (its failure is the statement's); its count adds to the tag's (a MERGE's
-    INSERT rows moved to their nodes, executor/merge_moves.py)."""
+    INSERT rows moved to their nodes, executor/merge_moves.py). `hold_rows`: the nodes'
+    rows are kept until `after` succeeded (its refusal must come before any row reaches
+    the client), then sent in node order, followed by the rows `after` put in the list."""
     txn = dispatcher.runner.txn
     groups = list(plan.groups)
     block = plan.writes and len(groups) > 1
@@ -242,7 +245,8 @@ async def scatter(dispatcher: Dispatcher, request: ExecRequest, plan: Distribute
     total = 0
     tag_word = ""
     error: PgError | None = None
-    buffers = {g: _GroupBuffer(out) for g in groups} if order is not None and relay_groups is None else None
+    buffers = {g: _GroupBuffer(out) for g in groups} \
+        if (order is not None or hold_rows is not None) and relay_groups is None else None
     for index, (group, conn) in enumerate(zip(groups, conns)):
         sink = out if relay_groups is None or group in relay_groups else quiet
         if buffers is not None:
@@ -273,8 +277,10 @@ async def scatter(dispatcher: Dispatcher, request: ExecRequest, plan: Distribute
         if not txn.in_block:
             await dispatcher.runner.end_transaction(commit=False)
         raise error
-    if buffers is not None and order is not None:
-        _emit_in_order(out, buffers, order)
+    if buffers is not None:
+        _emit_in_order(out, buffers, order or [])
+    for raw in hold_rows or ():
+        out.emit_row(raw)
     if not request.simple and not block:
         # A fragment's extended-protocol cycle on its node (Execute + Flush) ends with the
         # client's Sync, which ends its implicit transaction outside a block: without this,

@@ -243,7 +243,15 @@ async def _catalog(dispatcher: Dispatcher, request: ExecRequest, plan: Any) -> N
             runner.loopback_calls -= 1
             runner.loopback_fetching = False
         return
-    await dispatcher.run_on_node(dispatcher.coord.catalog_node, request, writes=False, sql=plan.sql)
+    sql = plan.sql
+    if runner.temps.pinned and "insert" in request.sql.lower():
+        # an INSERT into a temp table: its time defaults at the statement's instant (h-left25)
+        from gridpg.executor.temp_defaults import pinned_insert
+
+        conn = await runner.txn.connection(dispatcher.coord.catalog_node, wants_block=False)
+        pinned = await pinned_insert(dispatcher, conn, sql or request.sql)
+        sql = sql if pinned == (sql or request.sql) else pinned
+    await dispatcher.run_on_node(dispatcher.coord.catalog_node, request, writes=False, sql=sql)
 
 
 def _fetches(sql: str) -> bool:

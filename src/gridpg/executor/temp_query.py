@@ -737,6 +737,10 @@ async def run(dispatcher: Dispatcher, request: ExecRequest, analysis: Analysis) 
         # (a bound statement, EXECUTE of a PREPAREd one) become typed literals first.
         sql = await inline_params(dispatcher, request, sql)
         request = dataclasses.replace(request, params=[], param_formats=[], param_oids=[])
+    if kind == "InsertStmt":  # (its time defaults: the statement's instant, h-left25)
+        from gridpg.executor.temp_defaults import pinned_insert
+
+        sql = await pinned_insert(dispatcher, catalog, sql)
     prepared = await prepare_query_on_catalog(dispatcher, sql, catalog)
     final, temps = prepared if prepared is not None else (sql, [])
     try:

@@ -42,9 +42,17 @@ async def pin_update_time_defaults(dispatcher: Dispatcher, sql: str) -> str:
 
     target = _resolved_refs(dispatcher, sql).get((body.get("relation") or {}).get("location", -1))
     if target is None:
-        return sql  # not distributed: the catalog server's own transaction time
-    columns = await dispatcher.coord.table_columns(dispatcher.runner, target)
-    timed = {c.name: c.default for c in columns if c.default and not c.sequence and xact_time.mentions_time(c.default)}
+        # not distributed: the catalog server's own transaction time, unless the session's
+        # temp table is written where the statement's instant is not that (h-left25)
+        from gridpg.executor import temp_defaults
+
+        if not dispatcher.runner.temps.pinned or not temp_defaults.should_pin(dispatcher, sql):
+            return sql
+        timed = dict(await temp_defaults.timed_defaults(dispatcher, body.get("relation") or {}))
+    else:
+        columns = await dispatcher.coord.table_columns(dispatcher.runner, target)
+        timed = {c.name: c.default for c in columns
+                 if c.default and not c.sequence and xact_time.mentions_time(c.default)}
     items = [(name, location) for name, location in items if name in timed]
     if not items:
         return sql

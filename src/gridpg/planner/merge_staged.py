@@ -288,6 +288,57 @@ def with_moved_inserts(sql: str, moved: tuple[int, ...], outboxes: Sequence[str]
     return f"WITH {', '.join(entries)} {_deparse(stmt)}", columns
 
 
+def moved_returning(sql: str, table_columns: Sequence[str]) -> str | None:
+    """The RETURNING list a moved INSERT action's rows are returned with where they are
+    inserted, on their own node (`INSERT INTO target AS alias ... SELECT ... FROM inbox
+    RETURNING <this>`: executor/merge_moves.py), the MERGE's with `merge_action()` as
+    'INSERT'; None when it reads what such an INSERT has not (a source column, OLD/NEW, `*`
+    of the source too): those rows are refused then (0A000), before any row is returned."""
+    stmt = parse_sql(sql)[0].stmt
+    assert isinstance(stmt, ast.MergeStmt)
+    clause = stmt.returningClause
+    if clause is None or clause.options:
+        return None
+    names = {stmt.relation.alias.aliasname} if stmt.relation.alias is not None else {stmt.relation.relname}
+    source = stmt.sourceRelation
+    source_columns = {str(t.name) if t.name else _last_name(t.val)
+                      for t in (getattr(getattr(source, "subquery", None), "targetList", None) or ())}
+
+    def rewrite(node: object) -> object | None:
+        if isinstance(node, ast.MergeSupportFunc):
+            return _expression("'INSERT'::pg_catalog.text")
+        if isinstance(node, ast.ColumnRef):
+            fields = node.fields or ()
+            if isinstance(fields[-1], ast.A_Star):
+                return node if len(fields) == 2 and getattr(fields[0], "sval", None) in names else None
+            if len(fields) == 1:
+                return node if fields[0].sval in table_columns and fields[0].sval not in source_columns else None
+            return node if len(fields) == 2 and fields[0].sval in names else None
+        if isinstance(node, ast.Node):
+            for attr in node:
+                value = getattr(node, attr)
+                if isinstance(value, (ast.Node, tuple)):
+                    new = rewrite(value)
+                    if new is None:
+                        return None
+                    setattr(node, attr, new)
+            return node
+        if isinstance(node, tuple):
+            items = [rewrite(item) for item in node]
+            return None if any(i is None for i in items) else tuple(items)
+        return node
+
+    exprs = rewrite(clause.exprs)
+    if exprs is None:
+        return None
+    return ", ".join(_deparse(target) for target in exprs)  # type: ignore[union-attr]
+
+
+def _last_name(node: object) -> str | None:
+    fields = getattr(node, "fields", None)
+    return getattr(fields[-1], "sval", None) if fields else None
+
+
 def _expression(text: str) -> ast.Node:
     target = parse_sql(f"SELECT {text}")[0].stmt.targetList[0]
     return target.val

@@ -124,7 +124,11 @@ def plan_steps(sql: str) -> ModifyingCteSteps:
             continue  # read before any write: a part that reads nothing
         steps.append(CteStep(cte.ctename, definition=RawStream()(cte)))
         parts.append((f'entry "{cte.ctename}"', query, None))
-    images = _before_images(main, main_target, written - ({main_target} if main_target else set()), names)
+    # (the main statement's own target too, where an entry writes it: `WITH u AS (UPDATE t
+    # ...) INSERT INTO t SELECT ... FROM t` reads t as it was before u; h-left25)
+    by_entries = {_target(c.ctequery) for c in with_clause.ctes if isinstance(c.ctequery, _MODIFYING)}
+    images = _before_images(main, main_target, by_entries | (written - ({main_target} if main_target else set())),
+                            names)
     parts.append(("the main statement", main, main_target))
     _ensure_disjoint(parts, names)
     return ModifyingCteSteps((*images, *steps), RawStream()(main), head, tail)
@@ -185,14 +189,15 @@ def _ensure_image_readable(main: Any, references: list[Any]) -> None:
 
 
 def _pushed_where(main: Any, references: list[Any], cte_names: set[str]) -> Any:
-    """The main SELECT's WHERE, to filter the table's rows read before the writes, when the
-    table is its one FROM item and the WHERE reads nothing else and calls nothing (no
-    subquery; no function, which would be evaluated twice per row); else None (every row
-    read)."""
-    if not isinstance(main, ast.SelectStmt) or len(references) != 1 or main.whereClause is None \
-            or list(main.fromClause or ()) != [references[0]]:
+    """The main SELECT's WHERE (an INSERT's SELECT's too), to filter the table's rows read
+    before the writes, when the table is its one FROM item and the WHERE reads nothing else
+    and calls nothing (no subquery; no function, which would be evaluated twice per row);
+    else None (every row read)."""
+    select = main.selectStmt if isinstance(main, ast.InsertStmt) else main
+    if not isinstance(select, ast.SelectStmt) or len(references) != 1 or select.whereClause is None \
+            or list(select.fromClause or ()) != [references[0]]:
         return None
-    where = main.whereClause
+    where = select.whereClause
     if any(isinstance(item, ast.SubLink | ast.FuncCall) for item in _walk(where)):
         return None
     return copy.deepcopy(where)

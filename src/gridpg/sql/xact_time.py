@@ -386,13 +386,15 @@ _TIME_COLUMN_TYPES = {1082: "pg_catalog.date", 1114: "pg_catalog.timestamp", 118
 
 def pin_insert_defaults(sql: str, tree: dict[str, Any], table_columns: list[str],
                         pinned: dict[str, str], pins: TimePins | None = None,
-                        column_types: dict[str, int] | None = None) -> str | None:
+                        column_types: dict[str, int] | None = None, returning_ok: bool = False) -> str | None:
     """An INSERT ... VALUES (or DEFAULT VALUES) with the columns whose defaults read the
     transaction time (`pinned`: column -> pinned default text) given explicitly, so the
     datanodes store the coordinator's instant rather than each its own now(); and with
     the untyped special inputs ('now', 'today', ...) of its date/time columns
     (`column_types`: column -> type oid) as the instant too. None when nothing changes or
-    the statement is of another form (its defaults stay the nodes')."""
+    the statement is of another form (its defaults stay the nodes'). `returning_ok`: an
+    INSERT ... SELECT with RETURNING is given them too, in its SELECT's target list (a
+    statement the catalog server runs whole: a temp table's, executor/temp_defaults.py)."""
     body = tree.get("InsertStmt") or {}
     toks = sqlparse.tokens(sql)
     relation_at = (body.get("relation") or {}).get("location", -1)
@@ -402,7 +404,7 @@ def pin_insert_defaults(sql: str, tree: dict[str, Any], table_columns: list[str]
     select = (body.get("selectStmt") or {}).get("SelectStmt") or {}
     rows = [r.get("List", {}).get("items", []) for r in select.get("valuesLists") or []]
     if not rows and not select.get("valuesLists"):
-        return _select_source(sql, toks, after, body, select, table_columns, pinned)
+        return _select_source(sql, toks, after, body, select, table_columns, pinned, returning_ok)
     if not rows or select.get("withClause"):
         return None
     cols = [c["ResTarget"]["name"] for c in body.get("cols") or []]
@@ -424,7 +426,7 @@ def pin_insert_defaults(sql: str, tree: dict[str, Any], table_columns: list[str]
 
 
 def _select_source(sql: str, toks: list[Any], after: list[int], body: dict[str, Any], select: dict[str, Any],
-                   table_columns: list[str], pinned: dict[str, str]) -> str | None:
+                   table_columns: list[str], pinned: dict[str, str], returning_ok: bool = False) -> str | None:
     """INSERT ... SELECT: the columns whose defaults read the time it does not list are
     added, their values given by wrapping the query (`SELECT gp_src.*, <instants> FROM
     (<query>) AS gp_src`). None when its width is unknown without a column list (`*`, a
@@ -441,7 +443,8 @@ def _select_source(sql: str, toks: list[Any], after: list[int], body: dict[str, 
     else:
         listed_given = True
     missing = [name for name in pinned if name not in cols]
-    if not missing or body.get("onConflictClause") or body.get("returningClause") or body.get("returningList") \
+    returning = bool(body.get("returningClause") or body.get("returningList"))
+    if not missing or body.get("onConflictClause") or (returning and not returning_ok) \
             or any(toks[i].name == "OVERRIDING" for i in after):
         return None
     start = next((i for i in after if toks[i].name in ("SELECT", "WITH", "ASCII_40", "TABLE")
@@ -459,6 +462,8 @@ def _select_source(sql: str, toks: list[Any], after: list[int], body: dict[str, 
     else:
         head = sql[:toks[start].start] + f"({names}) "
     end = _target_list_end(toks, start) if select.get("op", "SETOP_NONE") == "SETOP_NONE" else None
+    if returning and end is None:
+        return None  # (the wrapped query below would take the RETURNING list in)
     if end is not None:
         # The instants join the SELECT's own target list: wrapped in a subquery, an untyped
         # literal ('paid' for an enum column) would be resolved as text and refused.
@@ -469,7 +474,7 @@ def _select_source(sql: str, toks: list[Any], after: list[int], body: dict[str, 
 
 
 _AFTER_TARGETS = frozenset({"FROM", "INTO", "WHERE", "GROUP_P", "HAVING", "WINDOW", "ORDER", "LIMIT", "OFFSET",
-                            "FETCH", "FOR", "UNION", "INTERSECT", "EXCEPT", "ASCII_59"})
+                            "FETCH", "FOR", "UNION", "INTERSECT", "EXCEPT", "RETURNING", "ASCII_59"})
 
 
 def _target_list_end(toks: list[Any], start: int) -> int | None:
