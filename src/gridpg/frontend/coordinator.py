@@ -46,6 +46,7 @@ from gridpg.executor.shard_route import ShardRoutes
 from gridpg.frontend.auth import RoleInfo, role_from_row, role_lookup_sql
 from gridpg.frontend.client_stream import ClientStream
 from gridpg.frontend.notify_hub import NotifyHub
+from gridpg.frontend.reload_share import NodeMaps, ReloadShare, SharedReload
 from gridpg.frontend.session import Session
 from gridpg.frontend.standby_watch import STALE_SLACK, StandbyVerdict, Verdict
 from gridpg.gtm.client import GtmClient
@@ -256,6 +257,8 @@ class Coordinator:
         # each datanode's relations as the reloads read them (read again where changed)
         self._node_relations: dict[str, relation_oids.NodeRelations] = {}
         self.shard_pieces = store.ShardPieces()  # the shards the last load decoded, per table
+        # the sibling workers' one reload per epoch (made before the fork; None: one worker)
+        self.reload_share: ReloadShare | None = None
 
     # -- startup -----------------------------------------------------------------------
 
@@ -321,14 +324,18 @@ class Coordinator:
         epoch = await self.gtm.epoch_get()
         conn = await self.internal_acquire(self.catalog_node)
         try:
-            snapshot = await store.load_snapshot(conn, epoch, self.shard_pieces)
-            views, table_rules = await _load_views(conn)
-            # (views and rules with the snapshot, no wait between: a plan made for the new
-            # snapshot never sees the old rules, and is cached for the snapshot)
-            self.views, self.table_rules = views, table_rules
-            self.install_snapshot(snapshot)
-            self._follow_datanodes(self.snapshot)
-            await self._load_type_maps(conn)
+            if self.reload_share is None:
+                await self._read_catalog(conn, epoch)
+            else:  # the sibling workers' turns: one read per epoch (frontend/reload_share.py)
+                async with self.reload_share.turn() as held:
+                    shared = self.reload_share.take(epoch) if held else None
+                    if shared is not None:
+                        await self._install_shared(conn, shared)
+                        log.debug("catalog epoch %d installed from a sibling worker's reload", epoch)
+                    else:
+                        fresh = await self._read_catalog(conn, epoch)
+                        if held:
+                            self.reload_share.publish(fresh)
             await conn.simple_query(
                 "INSERT INTO gridpg.coordinator_state (name, epoch) VALUES "
                 f"({quote_literal(self.state_name)}, {int(epoch)}) ON CONFLICT (name) DO UPDATE SET "
@@ -341,6 +348,48 @@ class Coordinator:
         await self._return_cached_sequences()
         if self.planner is not None:
             self.planner.invalidate()
+
+    async def _read_catalog(self, conn: BackendConnection, epoch: int) -> SharedReload:
+        """Read and install the catalog of `epoch`; what was installed, for the siblings."""
+        snapshot = await store.load_snapshot(conn, epoch, self.shard_pieces)
+        views, table_rules = await _load_views(conn)
+        # (views and rules with the snapshot, no wait between: a plan made for the new
+        # snapshot never sees the old rules, and is cached for the snapshot)
+        self.views, self.table_rules = views, table_rules
+        self.install_snapshot(snapshot)
+        self._follow_datanodes(snapshot)
+        maps = await self._load_type_maps(conn)
+        return SharedReload(epoch, snapshot, views, table_rules,
+                            None if maps is None else self.oid_carrying_types, maps or {})
+
+    async def _install_shared(self, conn: BackendConnection, shared: SharedReload) -> None:
+        """Install a sibling's reload of this epoch; the nodes' maps read here unless each
+        node this worker uses was read, at the same address, by the sibling."""
+        self.views, self.table_rules = shared.views, shared.table_rules
+        self.install_snapshot(shared.snapshot)
+        self._follow_datanodes(shared.snapshot)
+        pooled = {name for name, _ in self.pools.items()}
+        nodes = [n for n in self.datanode_addresses if n in pooled]
+        usable = shared.oid_carrying_types is not None and all(
+            (m := shared.maps.get(n)) is not None
+            and (m.host, m.port) == (self.datanode_addresses[n].host, self.datanode_addresses[n].port)
+            for n in nodes)
+        if not usable:
+            await self._load_type_maps(conn)
+            return
+        self.oid_carrying_types = shared.oid_carrying_types or frozenset()
+        for node in nodes:
+            self._fill_maps(node, shared.maps[node].type_map, shared.maps[node].column_map)
+        maps_reloaded()
+
+    def _fill_maps(self, node: str, type_map: dict[int, int], column_map: relation_oids.ColumnMap) -> None:
+        """A node's maps, refilled in place (its pool's connections hold these dicts)."""
+        types = self.pools.type_maps.setdefault(node, {})
+        types.clear()
+        types.update(type_map)
+        columns = self.pools.column_maps.setdefault(node, {})
+        columns.clear()
+        columns.update(column_map)
 
     @property
     def state_name(self) -> str:
@@ -485,21 +534,25 @@ class Coordinator:
             else:
                 log.warning("a coordinator on %s did not confirm epoch %d", address.name, epoch)
 
-    async def _load_type_maps(self, catalog: BackendConnection) -> None:
+    async def _load_type_maps(self, catalog: BackendConnection) -> dict[str, NodeMaps] | None:
         """Each datanode's OIDs of user and extension types -> the catalog server's, matched
         by schema and name (`_Protocol.type_map`), and of its relations and their columns
         (`_Protocol.column_map`, catalog/relation_oids.py): a node's RowDescription then names types
         by the OIDs clients find in the catalog (`'vector'::regtype`, psycopg's EnumInfo),
         as the answers the coordinator builds do. A node that does not answer within
-        TYPE_MAP_WAIT keeps its map (a reload must not wait for a node that is down)."""
+        TYPE_MAP_WAIT keeps its map (a reload must not wait for a node that is down).
+        Answers the maps of the nodes read (for the sibling workers: `_install_shared`);
+        None when the catalog server's part failed (no map was read)."""
         try:
             types, carrying, relations = await catalog.simple_query(
                 f"{relation_oids.TYPE_OIDS_SQL}; {OID_CARRYING_TYPES_SQL}; {relation_oids.RELATION_COLUMNS_SQL}")
         except PgError:
-            return
+            return None
         wanted = {(schema, name): int(oid) for oid, schema, name in types.rows}
         self.oid_carrying_types = frozenset(int(row[0]) for row in carrying.rows)
         catalog_relations = relation_oids.catalog_columns(relations.rows)
+
+        read: dict[str, NodeMaps] = {}
 
         async def load(node: str) -> None:
             known = self._node_relations.setdefault(node, relation_oids.NodeRelations())
@@ -510,12 +563,12 @@ class Coordinator:
                 _, mark, rows, groups, _ = await self.internal_results(node, known.read_sql(True))
                 known.apply(True, (address.host, str(address.port)), mark.rows[0], groups.rows)
             found = {int(oid): wanted.get((schema, name)) for oid, schema, name in rows.rows}
-            type_map = self.pools.type_maps.setdefault(node, {})
-            type_map.clear()
-            type_map.update({oid: mapped for oid, mapped in found.items() if mapped is not None and mapped != oid})
-            column_map = self.pools.column_maps.setdefault(node, {})
-            column_map.clear()
-            column_map.update(known.column_map(catalog_relations))
+            # (built apart, then copied in: a block's own types, which map_block_types adds
+            # to the shared dicts while the other nodes are read, are not published)
+            type_map = {oid: mapped for oid, mapped in found.items() if mapped is not None and mapped != oid}
+            column_map = known.column_map(catalog_relations)
+            read[node] = NodeMaps(address.host, address.port, type_map, column_map)
+            self._fill_maps(node, type_map, column_map)
 
         pooled = {name for name, _ in self.pools.items()}
         nodes = [n for n in self.datanode_addresses if n in pooled]
@@ -527,6 +580,7 @@ class Coordinator:
                 raise outcome
             if isinstance(outcome, BaseException):
                 log.debug("type OIDs of %s not read: %s", node, outcome)
+        return read
 
     def install_snapshot(self, snapshot: CatalogSnapshot) -> None:
         """The catalog this coordinator plans with from now on."""
@@ -1142,6 +1196,7 @@ def run_coordinator(cluster: Cluster, name: str, workers: int | None = None) -> 
     workers = workers or default_workers(cluster.topology.coordinator(name).workers)
     asyncio.run(_bootstrap(cluster, name))
     verdict = StandbyVerdict()  # mapped before the fork: every worker shares it
+    share = ReloadShare() if workers > 1 else None  # likewise
     children = []
     for index in range(1, workers):
         pid = os.fork()
@@ -1149,12 +1204,12 @@ def run_coordinator(cluster: Cluster, name: str, workers: int | None = None) -> 
             _die_with_parent()
             code = 1
             try:
-                code = asyncio.run(_serve(cluster, name, index, workers, verdict))
+                code = asyncio.run(_serve(cluster, name, index, workers, verdict, share))
             finally:
                 os._exit(code)
         children.append(pid)
     try:
-        return asyncio.run(_serve(cluster, name, 0, workers, verdict))
+        return asyncio.run(_serve(cluster, name, 0, workers, verdict, share))
     finally:
         _stop_children(children)
 
@@ -1293,9 +1348,10 @@ async def _report_pools(coordinator: Coordinator, every: float = 1.0) -> None:
 
 
 async def _serve(cluster: Cluster, name: str, worker: int = 0, workers: int = 1,
-                 verdict: StandbyVerdict | None = None) -> int:
+                 verdict: StandbyVerdict | None = None, share: ReloadShare | None = None) -> int:
     coordinator, host, port, nodes = build_coordinator(cluster, name)
     coordinator.worker = worker
+    coordinator.reload_share = share
     if verdict is not None:
         coordinator.standby_verdict = verdict
     coordinator.ssl_context = _ssl_context(cluster.dir)
