@@ -14,10 +14,9 @@ from gridpg.frontend.reload_share import NodeMaps, ReloadShare, SharedReload
 
 
 def _reload(epoch: int) -> SharedReload:
-    snapshot = store.build_snapshot(epoch, {
-        "nodes": [["dn1", "datanode", "127.0.0.1", 5433, "dn1", "primary", True]],
-        "datanode_groups": [], "node_groups": [], "colocations": [], "tables": [], "shards": []})
-    return SharedReload(epoch, snapshot, {("s", "v"): "SELECT 1"}, {}, frozenset({16400}),
+    doc = '{"nodes": [], "datanode_groups": [], "node_groups": [], "colocations": [], "tables": []}'
+    rows = [(0, None, None, doc), (1, "s", "t", '[[0, "dn1", null]]')]
+    return SharedReload(epoch, rows, {("s", "v"): "SELECT 1"}, {}, frozenset({16400}),
                         {"dn1": NodeMaps("127.0.0.1", 5433, {16500: 16400}, {17000: (16390, None)})})
 
 
@@ -31,6 +30,7 @@ def test_taken_for_its_epoch_only() -> None:
             share.publish(_reload(7))
             got = share.take(7)
             assert got == _reload(7)
+            assert store.snapshot_from_rows(7, got.snapshot_rows).shards_of("s", "t")[0].group == "dn1"
             assert share.take(6) is None and share.take(8) is None
             share.publish(_reload(9))
             assert share.take(7) is None and share.take(9) == _reload(9)

@@ -69,6 +69,8 @@ if TYPE_CHECKING:
 log = logging.getLogger("gridpg.coordinator")
 
 TYPE_MAP_WAIT = 1.0  # seconds a catalog reload waits for a datanode's type OIDs (one down)
+# a reload's reads of the datanodes under way: node -> (the address read, its type rows)
+NodeReads = dict[str, tuple[NodeAddress, "asyncio.Future[list[tuple[str | None, ...]]]"]]
 # Types whose binary form names a user type by OID (the element of an array of one, the
 # fields of a composite, a domain over either): executor/oid_results.py sends them in the
 # catalog server's binary form.
@@ -350,24 +352,32 @@ class Coordinator:
             self.planner.invalidate()
 
     async def _read_catalog(self, conn: BackendConnection, epoch: int) -> SharedReload:
-        """Read and install the catalog of `epoch`; what was installed, for the siblings."""
-        snapshot = await store.load_snapshot(conn, epoch, self.shard_pieces)
-        views, table_rules = await _load_views(conn)
+        """Read and install the catalog of `epoch`; what was installed, for the siblings.
+        The datanodes are read while the catalog server is (`_start_node_reads`)."""
+        started = self._start_node_reads()
+        try:
+            rows, views, table_rules = await _load_snapshot_and_views(conn)
+        except BaseException:
+            for _, read in started.values():
+                read.cancel()
+            raise
+        snapshot = store.snapshot_from_rows(epoch, rows, self.shard_pieces)
         # (views and rules with the snapshot, no wait between: a plan made for the new
         # snapshot never sees the old rules, and is cached for the snapshot)
         self.views, self.table_rules = views, table_rules
         self.install_snapshot(snapshot)
         self._follow_datanodes(snapshot)
-        maps = await self._load_type_maps(conn)
-        return SharedReload(epoch, snapshot, views, table_rules,
+        maps = await self._load_type_maps(conn, started)
+        return SharedReload(epoch, rows, views, table_rules,
                             None if maps is None else self.oid_carrying_types, maps or {})
 
     async def _install_shared(self, conn: BackendConnection, shared: SharedReload) -> None:
         """Install a sibling's reload of this epoch; the nodes' maps read here unless each
         node this worker uses was read, at the same address, by the sibling."""
+        snapshot = store.snapshot_from_rows(shared.epoch, shared.snapshot_rows, self.shard_pieces)
         self.views, self.table_rules = shared.views, shared.table_rules
-        self.install_snapshot(shared.snapshot)
-        self._follow_datanodes(shared.snapshot)
+        self.install_snapshot(snapshot)
+        self._follow_datanodes(snapshot)
         pooled = {name for name, _ in self.pools.items()}
         nodes = [n for n in self.datanode_addresses if n in pooled]
         usable = shared.oid_carrying_types is not None and all(
@@ -534,53 +544,79 @@ class Coordinator:
             else:
                 log.warning("a coordinator on %s did not confirm epoch %d", address.name, epoch)
 
-    async def _load_type_maps(self, catalog: BackendConnection) -> dict[str, NodeMaps] | None:
+    async def _load_type_maps(self, catalog: BackendConnection, started: NodeReads | None = None
+                              ) -> dict[str, NodeMaps] | None:
         """Each datanode's OIDs of user and extension types -> the catalog server's, matched
         by schema and name (`_Protocol.type_map`), and of its relations and their columns
         (`_Protocol.column_map`, catalog/relation_oids.py): a node's RowDescription then names types
         by the OIDs clients find in the catalog (`'vector'::regtype`, psycopg's EnumInfo),
         as the answers the coordinator builds do. A node that does not answer within
         TYPE_MAP_WAIT keeps its map (a reload must not wait for a node that is down).
+        `started`: the nodes' reads begun already (`_start_node_reads`); one of a node now
+        served elsewhere (the snapshot just installed moved its primary) is read again there.
         Answers the maps of the nodes read (for the sibling workers: `_install_shared`);
         None when the catalog server's part failed (no map was read)."""
+        started = dict(started or {})
         try:
             types, carrying, relations = await catalog.simple_query(
                 f"{relation_oids.TYPE_OIDS_SQL}; {OID_CARRYING_TYPES_SQL}; {relation_oids.RELATION_COLUMNS_SQL}")
         except PgError:
+            for _, pending in started.values():
+                pending.cancel()
             return None
         wanted = {(schema, name): int(oid) for oid, schema, name in types.rows}
         self.oid_carrying_types = frozenset(int(row[0]) for row in carrying.rows)
         catalog_relations = relation_oids.catalog_columns(relations.rows)
-
+        current = self._start_node_reads(started)
+        nodes = list(current)
+        outcomes = await asyncio.gather(*(current[n][1] for n in nodes), return_exceptions=True)
         read: dict[str, NodeMaps] = {}
-
-        async def load(node: str) -> None:
-            known = self._node_relations.setdefault(node, relation_oids.NodeRelations())
-            address = self.datanode_addresses[node]
-            full = known.is_full_read_due()
-            _, mark, rows, groups, _ = await self.internal_results(node, known.read_sql(full))
-            if not known.apply(full, (address.host, str(address.port)), mark.rows[0], groups.rows):
-                _, mark, rows, groups, _ = await self.internal_results(node, known.read_sql(True))
-                known.apply(True, (address.host, str(address.port)), mark.rows[0], groups.rows)
-            found = {int(oid): wanted.get((schema, name)) for oid, schema, name in rows.rows}
-            # (built apart, then copied in: a block's own types, which map_block_types adds
-            # to the shared dicts while the other nodes are read, are not published)
-            type_map = {oid: mapped for oid, mapped in found.items() if mapped is not None and mapped != oid}
-            column_map = known.column_map(catalog_relations)
-            read[node] = NodeMaps(address.host, address.port, type_map, column_map)
-            self._fill_maps(node, type_map, column_map)
-
-        pooled = {name for name, _ in self.pools.items()}
-        nodes = [n for n in self.datanode_addresses if n in pooled]
-        loads = (asyncio.wait_for(load(n), TYPE_MAP_WAIT) for n in nodes)
-        outcomes = await asyncio.gather(*loads, return_exceptions=True)
-        maps_reloaded()
         for node, outcome in zip(nodes, outcomes):
             if isinstance(outcome, BaseException) and not isinstance(outcome, (PgError, OSError, TimeoutError)):
                 raise outcome
             if isinstance(outcome, BaseException):
                 log.debug("type OIDs of %s not read: %s", node, outcome)
+                continue
+            address = current[node][0]
+            found = {int(oid): wanted.get((schema, name)) for oid, schema, name in outcome}
+            type_map = {oid: mapped for oid, mapped in found.items() if mapped is not None and mapped != oid}
+            column_map = self._node_relations[node].column_map(catalog_relations)
+            read[node] = NodeMaps(address.host, address.port, type_map, column_map)
+            self._fill_maps(node, type_map, column_map)
+        maps_reloaded()
         return read
+
+    def _start_node_reads(self, started: NodeReads | None = None) -> NodeReads:
+        """A read (`_read_node`, bounded by TYPE_MAP_WAIT) of each datanode this worker
+        uses, at the address it uses now: those of `started` still at it, new ones for the
+        rest (the others in `started` are cancelled)."""
+        pooled = {name for name, _ in self.pools.items()}
+        out: NodeReads = {}
+        for node, address in self.datanode_addresses.items():
+            if node not in pooled:
+                continue
+            before = (started or {}).pop(node, None)
+            if before is not None and (before[0].host, before[0].port) == (address.host, address.port):
+                out[node] = before
+                continue
+            if before is not None:
+                before[1].cancel()
+            out[node] = (address, asyncio.ensure_future(asyncio.wait_for(self._read_node(node, address),
+                                                                          TYPE_MAP_WAIT)))
+        for _, pending in (started or {}).values():
+            pending.cancel()
+        return out
+
+    async def _read_node(self, node: str, address: NodeAddress) -> list[tuple[str | None, ...]]:
+        """Read a datanode's relations into its NodeRelations (what changed since the last
+        read, else all of them); answers its types' rows (TYPE_OIDS_SQL)."""
+        known = self._node_relations.setdefault(node, relation_oids.NodeRelations())
+        full = known.is_full_read_due()
+        _, mark, rows, groups, _ = await self.internal_results(node, known.read_sql(full))
+        if not known.apply(full, (address.host, str(address.port)), mark.rows[0], groups.rows):
+            _, mark, rows, groups, _ = await self.internal_results(node, known.read_sql(True))
+            known.apply(True, (address.host, str(address.port)), mark.rows[0], groups.rows)
+        return rows.rows
 
     def install_snapshot(self, snapshot: CatalogSnapshot) -> None:
         """The catalog this coordinator plans with from now on."""
@@ -1063,6 +1099,21 @@ _RULES_SQL = (
     "ORDER BY 1, 2, 3")
 
 
+async def _load_snapshot_and_views(conn: BackendConnection) -> tuple[
+        Sequence[Sequence[Any]], dict[tuple[str, str], str], dict[tuple[str, str], TableRules]]:
+    """The snapshot's rows (store.SNAPSHOT_SQL), the views and the rules (`_load_views`),
+    in one round trip and one transaction."""
+    results = await conn.simple_query(f"BEGIN; {store.SNAPSHOT_SQL}; {_VIEWS_SQL}; {_RULES_SQL}; COMMIT")
+    return results[1].rows, *_views_and_rules(results[3].rows, results[4].rows)
+
+
+def _views_and_rules(view_rows: Sequence[Sequence[Any]], rule_rows: list[Any]) -> tuple[
+        dict[tuple[str, str], str], dict[tuple[str, str], TableRules]]:
+    views = {(r[0] or "", r[1] or ""): sqlparse.repair_view_definition((r[2] or "").strip().rstrip(";"))
+             for r in view_rows}
+    return views, table_rules(rule_rows)
+
+
 async def _load_views(conn: BackendConnection, in_block: bool = False
                       ) -> tuple[dict[tuple[str, str], str], dict[tuple[str, str], TableRules]]:
     """Definitions of user views, every name schema-qualified (so the planner can inline
@@ -1075,10 +1126,8 @@ async def _load_views(conn: BackendConnection, in_block: bool = False
             "RELEASE SAVEPOINT gp_views")
     else:
         results = await conn.simple_query(f"BEGIN; {_VIEWS_SQL}; {_RULES_SQL}; COMMIT")
-    rows = results[2].rows if len(results) > 2 else []
-    views = {(r[0] or "", r[1] or ""): sqlparse.repair_view_definition((r[2] or "").strip().rstrip(";"))
-             for r in rows}
-    return views, table_rules(results[3].rows if len(results) > 3 else [])
+    return _views_and_rules(results[2].rows if len(results) > 2 else [],
+                            results[3].rows if len(results) > 3 else [])
 
 
 EPOCH_CHANNEL = "gridpg_catalog"
