@@ -64,3 +64,52 @@ def test_every_worker_has_the_ddl_as_it_returns(gridpg_cluster: Cluster, schema:
                     assert len(workers) == 2, (coordinator, sorted(workers))
                     for conn in workers.values():
                         _check(conn, t, columns)
+
+
+def _epoch(cluster: Cluster) -> int:
+    password = cluster.password()
+    catalog = cluster.topology.coordinators[0].catalog
+    with psycopg.connect(f"postgresql://postgres:{password}@{catalog.host}:{catalog.port}/postgres") as conn:
+        return int(conn.execute("SELECT max(epoch) FROM gridpg.coordinator_state").fetchone()[0])
+
+
+def test_a_bare_create_schema_moves_no_epoch_and_is_seen_everywhere(gridpg_cluster: Cluster, schema: str) -> None:
+    """`CREATE SCHEMA s` makes nothing a reload reads: no epoch, no reload (h-ddl25); the
+    next statements on the other coordinator, through a search_path naming it, find what
+    PostgreSQL finds, before and after a table of the name is made in it."""
+    fresh = f"{schema}_x"
+    with psycopg.connect(gridpg_cluster.dsn(0), autocommit=True) as one, \
+            psycopg.connect(gridpg_cluster.dsn(1), autocommit=True) as two:
+        one.execute(f"CREATE TABLE {schema}.t (id int PRIMARY KEY, v text)")
+        one.execute(f"INSERT INTO {schema}.t VALUES (1, 'old')")
+        two.execute(f'SET search_path = "{fresh}", "{schema}"')
+        assert two.execute("SELECT v FROM t").fetchall() == [("old",)]  # planned, cached
+        try:
+            before = _epoch(gridpg_cluster)
+            one.execute(f'CREATE SCHEMA "{fresh}"')
+            assert _epoch(gridpg_cluster) == before
+            assert two.execute("SELECT v FROM t").fetchall() == [("old",)]
+            two.execute("CREATE TABLE t (id int PRIMARY KEY, v text)")  # in the first schema of the path
+            two.execute("INSERT INTO t VALUES (2, 'new')")
+            assert two.execute(f"SELECT v FROM {schema}.t").fetchall() == [("old",)]
+            assert one.execute(f'SELECT v FROM "{fresh}".t').fetchall() == [("new",)]
+            assert two.execute("SELECT v FROM t").fetchall() == [("new",)]
+            assert _epoch(gridpg_cluster) > before
+        finally:
+            one.execute(f'DROP SCHEMA IF EXISTS "{fresh}" CASCADE')
+
+
+def test_create_schema_under_a_user_event_trigger_moves_the_epoch(gridpg_cluster: Cluster, schema: str) -> None:
+    """A user's event trigger may make anything when a schema is made: then the epoch moves."""
+    fresh = f"{schema}_e"
+    with psycopg.connect(gridpg_cluster.dsn(0), autocommit=True) as conn:
+        conn.execute(f"CREATE FUNCTION {schema}.noted() RETURNS event_trigger LANGUAGE plpgsql AS "
+                     "$$ BEGIN RAISE NOTICE 'ddl'; END $$")
+        conn.execute(f"CREATE EVENT TRIGGER et_{schema} ON ddl_command_end EXECUTE FUNCTION {schema}.noted()")
+        try:
+            before = _epoch(gridpg_cluster)
+            conn.execute(f'CREATE SCHEMA "{fresh}"')
+            assert _epoch(gridpg_cluster) > before
+        finally:
+            conn.execute(f"DROP EVENT TRIGGER IF EXISTS et_{schema}")
+            conn.execute(f'DROP SCHEMA IF EXISTS "{fresh}"')
