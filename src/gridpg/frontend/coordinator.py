@@ -353,13 +353,15 @@ class Coordinator:
 
     async def _read_catalog(self, conn: BackendConnection, epoch: int) -> SharedReload:
         """Read and install the catalog of `epoch`; what was installed, for the siblings.
-        The datanodes are read while the catalog server is (`_start_node_reads`)."""
+        The datanodes (`_start_node_reads`) and the catalog server's part of their maps (on
+        a connection of its own) are read while the snapshot is."""
         started = self._start_node_reads()
+        catalog_part = asyncio.ensure_future(self._read_catalog_maps())
         try:
             rows, views, table_rules = await _load_snapshot_and_views(conn)
         except BaseException:
-            for _, read in started.values():
-                read.cancel()
+            for pending in [catalog_part, *(read for _, read in started.values())]:
+                pending.cancel()
             raise
         snapshot = store.snapshot_from_rows(epoch, rows, self.shard_pieces)
         # (views and rules with the snapshot, no wait between: a plan made for the new
@@ -367,7 +369,7 @@ class Coordinator:
         self.views, self.table_rules = views, table_rules
         self.install_snapshot(snapshot)
         self._follow_datanodes(snapshot)
-        maps = await self._load_type_maps(conn, started)
+        maps = await self._load_type_maps(conn, started, catalog_part)
         return SharedReload(epoch, rows, views, table_rules,
                             None if maps is None else self.oid_carrying_types, maps or {})
 
@@ -510,19 +512,22 @@ class Coordinator:
     async def metadata_changed(self) -> None:
         """After committed DDL: bump the epoch, tell every coordinator, reload and wait until
         each has reloaded (so the client's next statement anywhere sees the change). The
-        others are told first: their reloads and this one's run at the same time."""
+        others are told first (every catalog server at once): their reloads and this one's
+        run at the same time."""
         epoch = await self.gtm.epoch_bump()
-        for address in [self.catalog_address, *self.other_catalogs]:
-            pool = self.pools.pool(address.name)
-            conn = await self.internal_acquire(address.name)
-            try:
-                await conn.simple_query(f"NOTIFY {EPOCH_CHANNEL}, '{epoch}'")
-            except PgError:
-                log.warning("could not notify catalog server %s of epoch %d", address.name, epoch)
-            finally:
-                pool.release(conn)
+        await asyncio.gather(*(self._notify_epoch(a.name, epoch) for a in [self.catalog_address, *self.other_catalogs]))
         await self.reload_catalog(unless_at=epoch)
         await self._wait_for_coordinators(epoch)
+
+    async def _notify_epoch(self, catalog: str, epoch: int) -> None:
+        pool = self.pools.pool(catalog)
+        conn = await self.internal_acquire(catalog)
+        try:
+            await conn.simple_query(f"NOTIFY {EPOCH_CHANNEL}, '{epoch}'")
+        except PgError:
+            log.warning("could not notify catalog server %s of epoch %d", catalog, epoch)
+        finally:
+            pool.release(conn)
 
     async def _wait_for_coordinators(self, epoch: int, timeout: float = 3.0) -> None:
         """Wait until the other coordinators report `epoch` loaded (bounded: one may be down)."""
@@ -544,7 +549,8 @@ class Coordinator:
             else:
                 log.warning("a coordinator on %s did not confirm epoch %d", address.name, epoch)
 
-    async def _load_type_maps(self, catalog: BackendConnection, started: NodeReads | None = None
+    async def _load_type_maps(self, catalog: BackendConnection, started: NodeReads | None = None,
+                              catalog_part: asyncio.Future[list[QueryResult] | None] | None = None
                               ) -> dict[str, NodeMaps] | None:
         """Each datanode's OIDs of user and extension types -> the catalog server's, matched
         by schema and name (`_Protocol.type_map`), and of its relations and their columns
@@ -554,16 +560,16 @@ class Coordinator:
         TYPE_MAP_WAIT keeps its map (a reload must not wait for a node that is down).
         `started`: the nodes' reads begun already (`_start_node_reads`); one of a node now
         served elsewhere (the snapshot just installed moved its primary) is read again there.
+        `catalog_part`: the catalog server's part (`_read_catalog_maps`) under way.
         Answers the maps of the nodes read (for the sibling workers: `_install_shared`);
         None when the catalog server's part failed (no map was read)."""
         started = dict(started or {})
-        try:
-            types, carrying, relations = await catalog.simple_query(
-                f"{relation_oids.TYPE_OIDS_SQL}; {OID_CARRYING_TYPES_SQL}; {relation_oids.RELATION_COLUMNS_SQL}")
-        except PgError:
+        results = await (catalog_part if catalog_part is not None else self._read_catalog_maps(catalog))
+        if results is None:
             for _, pending in started.values():
                 pending.cancel()
             return None
+        types, carrying, relations = results
         wanted = {(schema, name): int(oid) for oid, schema, name in types.rows}
         self.oid_carrying_types = frozenset(int(row[0]) for row in carrying.rows)
         catalog_relations = relation_oids.catalog_columns(relations.rows)
@@ -585,6 +591,16 @@ class Coordinator:
             self._fill_maps(node, type_map, column_map)
         maps_reloaded()
         return read
+
+    async def _read_catalog_maps(self, catalog: BackendConnection | None = None) -> list[QueryResult] | None:
+        """The catalog server's types, types carrying OIDs and relations (the nodes' maps
+        match theirs to these), on `catalog` or a pooled connection; None when it failed."""
+        sql = f"{relation_oids.TYPE_OIDS_SQL}; {OID_CARRYING_TYPES_SQL}; {relation_oids.RELATION_COLUMNS_SQL}"
+        try:
+            return await (catalog.simple_query(sql) if catalog is not None
+                          else self.internal_results(self.catalog_node, sql))
+        except PgError:
+            return None
 
     def _start_node_reads(self, started: NodeReads | None = None) -> NodeReads:
         """A read (`_read_node`, bounded by TYPE_MAP_WAIT) of each datanode this worker
