@@ -73,3 +73,12 @@ def test_one_worker_at_a_time(monkeypatch: object) -> None:
     assert asyncio.run(turn()) is True  # once it died
     assert time.monotonic() - started < 4.0
     os.waitpid(pid, 0)
+
+
+def test_a_reload_that_does_not_pickle_is_not_published() -> None:
+    share = ReloadShare()
+    share.publish(_reload(4))
+    odd = _reload(5)
+    odd.table_rules = {("s", "t"): lambda: None}  # (nothing of a reload's is, today)
+    share.publish(odd)  # no error: the siblings read on their own
+    assert share.take(5) is None and share.take(4) is None

@@ -33,14 +33,18 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import fcntl
+import logging
 import os
 import pickle
 import struct
+import tempfile
 from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 from gridpg.catalog.relation_oids import ColumnMap
+
+log = logging.getLogger("gridpg.coordinator")
 
 LOCK_WAIT = 10.0  # seconds a worker waits for a sibling's reload before reading itself
 _POLL = 0.002  # seconds between tries of the lock
@@ -76,7 +80,11 @@ class ReloadShare:
     """The workers' shared reload (made in the coordinator's main process, before the fork)."""
 
     def __init__(self) -> None:
-        self._fd = os.memfd_create("gridpg-catalog-reload", os.MFD_CLOEXEC)
+        if hasattr(os, "memfd_create"):
+            self._fd = os.memfd_create("gridpg-catalog-reload", os.MFD_CLOEXEC)
+        else:  # (not Linux: a temporary file, unlinked at once, has no path either)
+            self._file = tempfile.TemporaryFile()  # noqa: SIM115 - open for the process's life
+            self._fd = self._file.fileno()
 
     @contextlib.asynccontextmanager
     async def turn(self) -> AsyncIterator[bool]:
@@ -114,8 +122,15 @@ class ReloadShare:
         return reload if isinstance(reload, SharedReload) and reload.epoch == epoch else None
 
     def publish(self, reload: SharedReload) -> None:
-        """Make `reload` the one siblings take for its epoch (call with the lock held)."""
-        body = pickle.dumps(reload, protocol=pickle.HIGHEST_PROTOCOL)
+        """Make `reload` the one siblings take for its epoch (call with the lock held); one
+        that cannot be published (a value that does not pickle) leaves the siblings to read
+        on their own."""
+        try:
+            body = pickle.dumps(reload, protocol=pickle.HIGHEST_PROTOCOL)
+        except (pickle.PicklingError, TypeError, AttributeError, RecursionError) as exc:
+            log.warning("catalog reload of epoch %d not shared with the sibling workers: %s", reload.epoch, exc)
+            os.ftruncate(self._fd, 0)
+            return
         # (a reader holds the lock, so never sees a write under way; the epoch goes last,
         # so a writer that dies between the writes leaves no epoch anyone asks for)
         os.ftruncate(self._fd, 0)
