@@ -221,6 +221,12 @@ async def load_snapshot(runner: QueryRunner, epoch: int, pieces: ShardPieces | N
     return snapshot_from_rows(epoch, await runner.query(_LOAD_SQL), pieces)
 
 
+# The rows `snapshot_from_rows` builds a snapshot of, for a caller that sends the query in
+# a batch of its own (a coordinator's reload, with the views and rules; its workers share
+# the rows, each building with its own ShardPieces: frontend/reload_share.py).
+SNAPSHOT_SQL = _LOAD_SQL
+
+
 def snapshot_from_rows(epoch: int, rows: Sequence[Sequence[Any]], pieces: ShardPieces | None = None
                        ) -> CatalogSnapshot:
     """The snapshot of `_LOAD_SQL`'s rows."""

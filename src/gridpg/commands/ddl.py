@@ -89,6 +89,8 @@ class DdlRunner:
         self.dispatcher = dispatcher
         self.runner = dispatcher.runner
         self.coord = dispatcher.coord
+        # the statement makes nothing a catalog reload reads (`_leaves_catalog_as_is`)
+        self.leaves_catalog = False
 
     @property
     def snapshot(self) -> CatalogSnapshot:
@@ -128,6 +130,8 @@ class DdlRunner:
             await policies.ensure_reads_whole_tables(self.dispatcher, request.sql)
             await policies.replicate_tables_read(self, request.sql)
         tag = ""
+        self.leaves_catalog = kind == "CreateSchemaStmt" and not after \
+            and not parse_tree(request.sql)[kind].get("schemaElts")
         cascading = cascades.is_cascading_drop(kind, parse_tree(request.sql))
         missing_before = await cascades.lost_distribution_columns(self) if cascading else []
         skipped = await code_truncate.skipped_catalog(self, request.sql) if kind == "TruncateStmt" else None
@@ -541,8 +545,11 @@ class DdlRunner:
             hooks, self.runner.before_commit = self.runner.before_commit, []
             for hook in hooks:
                 await hook()
+            quiet = await self._leaves_catalog_as_is()
+            self.leaves_catalog = False  # (this statement's alone)
             await txn.commit()
-            await self.coord.metadata_changed()
+            if not quiet:
+                await self.coord.metadata_changed()
         else:
             self.runner.ddl_in_block = True
             for part in txn.participants.values():  # statements parsed before the DDL: again
@@ -551,6 +558,23 @@ class DdlRunner:
             if tag.startswith("CREATE"):  # (a type, a table's row type: described by the nodes)
                 await block_types.map_block_types(self.coord, txn)
         self.dispatcher.session.send(codec.build_command_complete(tag))
+
+    async def _leaves_catalog_as_is(self) -> bool:
+        """Whether the statement, committed, leaves every coordinator's catalog as it is, so
+        no epoch moves and no coordinator reloads (h-ddl25): a bare `CREATE SCHEMA` (no
+        elements) makes an empty schema, and nothing a reload reads (the snapshot, views,
+        rules, the nodes' type and relation maps) nor any per-epoch answer (routines,
+        triggers, rights, shard routes) comes from an empty schema; name lookups through a
+        search_path naming it are the servers' own. Unless a user's event trigger is
+        enabled: its function, fired by the statement, may have made anything (gridpg's
+        own, the loopback's DDL guard, makes nothing for a CREATE SCHEMA)."""
+        if not self.leaves_catalog:
+            return False
+        conn = await self.conn(self.coord.catalog_node)
+        rows = await conn.query(
+            "SELECT NOT EXISTS (SELECT FROM pg_catalog.pg_event_trigger e JOIN pg_catalog.pg_proc p "
+            "ON p.oid = e.evtfoid WHERE e.evtenabled <> 'D' AND p.pronamespace <> 'gridpg'::pg_catalog.regnamespace)")
+        return bool(rows) and rows[0][0] == "t"
 
     # -- CREATE TABLE ------------------------------------------------------------------
 

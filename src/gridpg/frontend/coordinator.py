@@ -46,6 +46,7 @@ from gridpg.executor.shard_route import ShardRoutes
 from gridpg.frontend.auth import RoleInfo, role_from_row, role_lookup_sql
 from gridpg.frontend.client_stream import ClientStream
 from gridpg.frontend.notify_hub import NotifyHub
+from gridpg.frontend.reload_share import NodeMaps, ReloadShare, SharedReload
 from gridpg.frontend.session import Session
 from gridpg.frontend.standby_watch import STALE_SLACK, StandbyVerdict, Verdict
 from gridpg.gtm.client import GtmClient
@@ -68,6 +69,8 @@ if TYPE_CHECKING:
 log = logging.getLogger("gridpg.coordinator")
 
 TYPE_MAP_WAIT = 1.0  # seconds a catalog reload waits for a datanode's type OIDs (one down)
+# a reload's reads of the datanodes under way: node -> (the address read, its type rows)
+NodeReads = dict[str, tuple[NodeAddress, "asyncio.Future[list[tuple[str | None, ...]]]"]]
 # Types whose binary form names a user type by OID (the element of an array of one, the
 # fields of a composite, a domain over either): executor/oid_results.py sends them in the
 # catalog server's binary form.
@@ -256,6 +259,8 @@ class Coordinator:
         # each datanode's relations as the reloads read them (read again where changed)
         self._node_relations: dict[str, relation_oids.NodeRelations] = {}
         self.shard_pieces = store.ShardPieces()  # the shards the last load decoded, per table
+        # the sibling workers' one reload per epoch (made before the fork; None: one worker)
+        self.reload_share: ReloadShare | None = None
 
     # -- startup -----------------------------------------------------------------------
 
@@ -321,14 +326,18 @@ class Coordinator:
         epoch = await self.gtm.epoch_get()
         conn = await self.internal_acquire(self.catalog_node)
         try:
-            snapshot = await store.load_snapshot(conn, epoch, self.shard_pieces)
-            views, table_rules = await _load_views(conn)
-            # (views and rules with the snapshot, no wait between: a plan made for the new
-            # snapshot never sees the old rules, and is cached for the snapshot)
-            self.views, self.table_rules = views, table_rules
-            self.install_snapshot(snapshot)
-            self._follow_datanodes(self.snapshot)
-            await self._load_type_maps(conn)
+            if self.reload_share is None:
+                await self._read_catalog(conn, epoch)
+            else:  # the sibling workers' turns: one read per epoch (frontend/reload_share.py)
+                async with self.reload_share.turn() as held:
+                    shared = self.reload_share.take(epoch) if held else None
+                    if shared is not None:
+                        await self._install_shared(conn, shared)
+                        log.debug("catalog epoch %d installed from a sibling worker's reload", epoch)
+                    else:
+                        fresh = await self._read_catalog(conn, epoch)
+                        if held:
+                            self.reload_share.publish(fresh)
             await conn.simple_query(
                 "INSERT INTO gridpg.coordinator_state (name, epoch) VALUES "
                 f"({quote_literal(self.state_name)}, {int(epoch)}) ON CONFLICT (name) DO UPDATE SET "
@@ -341,6 +350,58 @@ class Coordinator:
         await self._return_cached_sequences()
         if self.planner is not None:
             self.planner.invalidate()
+
+    async def _read_catalog(self, conn: BackendConnection, epoch: int) -> SharedReload:
+        """Read and install the catalog of `epoch`; what was installed, for the siblings.
+        The datanodes (`_start_node_reads`) and the catalog server's part of their maps (on
+        a connection of its own) are read while the snapshot is."""
+        started = self._start_node_reads()
+        catalog_part = asyncio.ensure_future(self._read_catalog_maps())
+        try:
+            rows, views, table_rules = await _load_snapshot_and_views(conn)
+        except BaseException:
+            for pending in [catalog_part, *(read for _, read in started.values())]:
+                pending.cancel()
+            raise
+        snapshot = store.snapshot_from_rows(epoch, rows, self.shard_pieces)
+        # (views and rules with the snapshot, no wait between: a plan made for the new
+        # snapshot never sees the old rules, and is cached for the snapshot)
+        self.views, self.table_rules = views, table_rules
+        self.install_snapshot(snapshot)
+        self._follow_datanodes(snapshot)
+        maps = await self._load_type_maps(conn, started, catalog_part)
+        return SharedReload(epoch, rows, views, table_rules,
+                            None if maps is None else self.oid_carrying_types, maps or {})
+
+    async def _install_shared(self, conn: BackendConnection, shared: SharedReload) -> None:
+        """Install a sibling's reload of this epoch; the nodes' maps read here unless each
+        node this worker uses was read, at the same address, by the sibling."""
+        snapshot = store.snapshot_from_rows(shared.epoch, shared.snapshot_rows, self.shard_pieces)
+        self.views, self.table_rules = shared.views, shared.table_rules
+        self.install_snapshot(snapshot)
+        self._follow_datanodes(snapshot)
+        pooled = {name for name, _ in self.pools.items()}
+        nodes = [n for n in self.datanode_addresses if n in pooled]
+        usable = shared.oid_carrying_types is not None and all(
+            (m := shared.maps.get(n)) is not None
+            and (m.host, m.port) == (self.datanode_addresses[n].host, self.datanode_addresses[n].port)
+            for n in nodes)
+        if not usable:
+            await self._load_type_maps(conn)
+            return
+        self.oid_carrying_types = shared.oid_carrying_types or frozenset()
+        for node in nodes:
+            self._fill_maps(node, shared.maps[node].type_map, shared.maps[node].column_map)
+        maps_reloaded()
+
+    def _fill_maps(self, node: str, type_map: dict[int, int], column_map: relation_oids.ColumnMap) -> None:
+        """A node's maps, refilled in place (its pool's connections hold these dicts)."""
+        types = self.pools.type_maps.setdefault(node, {})
+        types.clear()
+        types.update(type_map)
+        columns = self.pools.column_maps.setdefault(node, {})
+        columns.clear()
+        columns.update(column_map)
 
     @property
     def state_name(self) -> str:
@@ -451,19 +512,22 @@ class Coordinator:
     async def metadata_changed(self) -> None:
         """After committed DDL: bump the epoch, tell every coordinator, reload and wait until
         each has reloaded (so the client's next statement anywhere sees the change). The
-        others are told first: their reloads and this one's run at the same time."""
+        others are told first (every catalog server at once): their reloads and this one's
+        run at the same time."""
         epoch = await self.gtm.epoch_bump()
-        for address in [self.catalog_address, *self.other_catalogs]:
-            pool = self.pools.pool(address.name)
-            conn = await self.internal_acquire(address.name)
-            try:
-                await conn.simple_query(f"NOTIFY {EPOCH_CHANNEL}, '{epoch}'")
-            except PgError:
-                log.warning("could not notify catalog server %s of epoch %d", address.name, epoch)
-            finally:
-                pool.release(conn)
+        await asyncio.gather(*(self._notify_epoch(a.name, epoch) for a in [self.catalog_address, *self.other_catalogs]))
         await self.reload_catalog(unless_at=epoch)
         await self._wait_for_coordinators(epoch)
+
+    async def _notify_epoch(self, catalog: str, epoch: int) -> None:
+        pool = self.pools.pool(catalog)
+        conn = await self.internal_acquire(catalog)
+        try:
+            await conn.simple_query(f"NOTIFY {EPOCH_CHANNEL}, '{epoch}'")
+        except PgError:
+            log.warning("could not notify catalog server %s of epoch %d", catalog, epoch)
+        finally:
+            pool.release(conn)
 
     async def _wait_for_coordinators(self, epoch: int, timeout: float = 3.0) -> None:
         """Wait until the other coordinators report `epoch` loaded (bounded: one may be down)."""
@@ -485,48 +549,90 @@ class Coordinator:
             else:
                 log.warning("a coordinator on %s did not confirm epoch %d", address.name, epoch)
 
-    async def _load_type_maps(self, catalog: BackendConnection) -> None:
+    async def _load_type_maps(self, catalog: BackendConnection, started: NodeReads | None = None,
+                              catalog_part: asyncio.Future[list[QueryResult] | None] | None = None
+                              ) -> dict[str, NodeMaps] | None:
         """Each datanode's OIDs of user and extension types -> the catalog server's, matched
         by schema and name (`_Protocol.type_map`), and of its relations and their columns
         (`_Protocol.column_map`, catalog/relation_oids.py): a node's RowDescription then names types
         by the OIDs clients find in the catalog (`'vector'::regtype`, psycopg's EnumInfo),
         as the answers the coordinator builds do. A node that does not answer within
-        TYPE_MAP_WAIT keeps its map (a reload must not wait for a node that is down)."""
-        try:
-            types, carrying, relations = await catalog.simple_query(
-                f"{relation_oids.TYPE_OIDS_SQL}; {OID_CARRYING_TYPES_SQL}; {relation_oids.RELATION_COLUMNS_SQL}")
-        except PgError:
-            return
+        TYPE_MAP_WAIT keeps its map (a reload must not wait for a node that is down).
+        `started`: the nodes' reads begun already (`_start_node_reads`); one of a node now
+        served elsewhere (the snapshot just installed moved its primary) is read again there.
+        `catalog_part`: the catalog server's part (`_read_catalog_maps`) under way.
+        Answers the maps of the nodes read (for the sibling workers: `_install_shared`);
+        None when the catalog server's part failed (no map was read)."""
+        started = dict(started or {})
+        results = await (catalog_part if catalog_part is not None else self._read_catalog_maps(catalog))
+        if results is None:
+            for _, pending in started.values():
+                pending.cancel()
+            return None
+        types, carrying, relations = results
         wanted = {(schema, name): int(oid) for oid, schema, name in types.rows}
         self.oid_carrying_types = frozenset(int(row[0]) for row in carrying.rows)
         catalog_relations = relation_oids.catalog_columns(relations.rows)
-
-        async def load(node: str) -> None:
-            known = self._node_relations.setdefault(node, relation_oids.NodeRelations())
-            address = self.datanode_addresses[node]
-            full = known.is_full_read_due()
-            _, mark, rows, groups, _ = await self.internal_results(node, known.read_sql(full))
-            if not known.apply(full, (address.host, str(address.port)), mark.rows[0], groups.rows):
-                _, mark, rows, groups, _ = await self.internal_results(node, known.read_sql(True))
-                known.apply(True, (address.host, str(address.port)), mark.rows[0], groups.rows)
-            found = {int(oid): wanted.get((schema, name)) for oid, schema, name in rows.rows}
-            type_map = self.pools.type_maps.setdefault(node, {})
-            type_map.clear()
-            type_map.update({oid: mapped for oid, mapped in found.items() if mapped is not None and mapped != oid})
-            column_map = self.pools.column_maps.setdefault(node, {})
-            column_map.clear()
-            column_map.update(known.column_map(catalog_relations))
-
-        pooled = {name for name, _ in self.pools.items()}
-        nodes = [n for n in self.datanode_addresses if n in pooled]
-        loads = (asyncio.wait_for(load(n), TYPE_MAP_WAIT) for n in nodes)
-        outcomes = await asyncio.gather(*loads, return_exceptions=True)
-        maps_reloaded()
+        current = self._start_node_reads(started)
+        nodes = list(current)
+        outcomes = await asyncio.gather(*(current[n][1] for n in nodes), return_exceptions=True)
+        read: dict[str, NodeMaps] = {}
         for node, outcome in zip(nodes, outcomes):
             if isinstance(outcome, BaseException) and not isinstance(outcome, (PgError, OSError, TimeoutError)):
                 raise outcome
             if isinstance(outcome, BaseException):
                 log.debug("type OIDs of %s not read: %s", node, outcome)
+                continue
+            address = current[node][0]
+            found = {int(oid): wanted.get((schema, name)) for oid, schema, name in outcome}
+            type_map = {oid: mapped for oid, mapped in found.items() if mapped is not None and mapped != oid}
+            column_map = self._node_relations[node].column_map(catalog_relations)
+            read[node] = NodeMaps(address.host, address.port, type_map, column_map)
+            self._fill_maps(node, type_map, column_map)
+        maps_reloaded()
+        return read
+
+    async def _read_catalog_maps(self, catalog: BackendConnection | None = None) -> list[QueryResult] | None:
+        """The catalog server's types, types carrying OIDs and relations (the nodes' maps
+        match theirs to these), on `catalog` or a pooled connection; None when it failed."""
+        sql = f"{relation_oids.TYPE_OIDS_SQL}; {OID_CARRYING_TYPES_SQL}; {relation_oids.RELATION_COLUMNS_SQL}"
+        try:
+            return await (catalog.simple_query(sql) if catalog is not None
+                          else self.internal_results(self.catalog_node, sql))
+        except PgError:
+            return None
+
+    def _start_node_reads(self, started: NodeReads | None = None) -> NodeReads:
+        """A read (`_read_node`, bounded by TYPE_MAP_WAIT) of each datanode this worker
+        uses, at the address it uses now: those of `started` still at it, new ones for the
+        rest (the others in `started` are cancelled)."""
+        pooled = {name for name, _ in self.pools.items()}
+        out: NodeReads = {}
+        for node, address in self.datanode_addresses.items():
+            if node not in pooled:
+                continue
+            before = (started or {}).pop(node, None)
+            if before is not None and (before[0].host, before[0].port) == (address.host, address.port):
+                out[node] = before
+                continue
+            if before is not None:
+                before[1].cancel()
+            out[node] = (address, asyncio.ensure_future(asyncio.wait_for(self._read_node(node, address),
+                                                                          TYPE_MAP_WAIT)))
+        for _, pending in (started or {}).values():
+            pending.cancel()
+        return out
+
+    async def _read_node(self, node: str, address: NodeAddress) -> list[tuple[str | None, ...]]:
+        """Read a datanode's relations into its NodeRelations (what changed since the last
+        read, else all of them); answers its types' rows (TYPE_OIDS_SQL)."""
+        known = self._node_relations.setdefault(node, relation_oids.NodeRelations())
+        full = known.is_full_read_due()
+        _, mark, rows, groups, _ = await self.internal_results(node, known.read_sql(full))
+        if not known.apply(full, (address.host, str(address.port)), mark.rows[0], groups.rows):
+            _, mark, rows, groups, _ = await self.internal_results(node, known.read_sql(True))
+            known.apply(True, (address.host, str(address.port)), mark.rows[0], groups.rows)
+        return rows.rows
 
     def install_snapshot(self, snapshot: CatalogSnapshot) -> None:
         """The catalog this coordinator plans with from now on."""
@@ -1009,6 +1115,21 @@ _RULES_SQL = (
     "ORDER BY 1, 2, 3")
 
 
+async def _load_snapshot_and_views(conn: BackendConnection) -> tuple[
+        Sequence[Sequence[Any]], dict[tuple[str, str], str], dict[tuple[str, str], TableRules]]:
+    """The snapshot's rows (store.SNAPSHOT_SQL), the views and the rules (`_load_views`),
+    in one round trip and one transaction."""
+    results = await conn.simple_query(f"BEGIN; {store.SNAPSHOT_SQL}; {_VIEWS_SQL}; {_RULES_SQL}; COMMIT")
+    return results[1].rows, *_views_and_rules(results[3].rows, results[4].rows)
+
+
+def _views_and_rules(view_rows: Sequence[Sequence[Any]], rule_rows: list[Any]) -> tuple[
+        dict[tuple[str, str], str], dict[tuple[str, str], TableRules]]:
+    views = {(r[0] or "", r[1] or ""): sqlparse.repair_view_definition((r[2] or "").strip().rstrip(";"))
+             for r in view_rows}
+    return views, table_rules(rule_rows)
+
+
 async def _load_views(conn: BackendConnection, in_block: bool = False
                       ) -> tuple[dict[tuple[str, str], str], dict[tuple[str, str], TableRules]]:
     """Definitions of user views, every name schema-qualified (so the planner can inline
@@ -1021,10 +1142,8 @@ async def _load_views(conn: BackendConnection, in_block: bool = False
             "RELEASE SAVEPOINT gp_views")
     else:
         results = await conn.simple_query(f"BEGIN; {_VIEWS_SQL}; {_RULES_SQL}; COMMIT")
-    rows = results[2].rows if len(results) > 2 else []
-    views = {(r[0] or "", r[1] or ""): sqlparse.repair_view_definition((r[2] or "").strip().rstrip(";"))
-             for r in rows}
-    return views, table_rules(results[3].rows if len(results) > 3 else [])
+    return _views_and_rules(results[2].rows if len(results) > 2 else [],
+                            results[3].rows if len(results) > 3 else [])
 
 
 EPOCH_CHANNEL = "gridpg_catalog"
@@ -1142,6 +1261,7 @@ def run_coordinator(cluster: Cluster, name: str, workers: int | None = None) -> 
     workers = workers or default_workers(cluster.topology.coordinator(name).workers)
     asyncio.run(_bootstrap(cluster, name))
     verdict = StandbyVerdict()  # mapped before the fork: every worker shares it
+    share = ReloadShare() if workers > 1 else None  # likewise
     children = []
     for index in range(1, workers):
         pid = os.fork()
@@ -1149,12 +1269,12 @@ def run_coordinator(cluster: Cluster, name: str, workers: int | None = None) -> 
             _die_with_parent()
             code = 1
             try:
-                code = asyncio.run(_serve(cluster, name, index, workers, verdict))
+                code = asyncio.run(_serve(cluster, name, index, workers, verdict, share))
             finally:
                 os._exit(code)
         children.append(pid)
     try:
-        return asyncio.run(_serve(cluster, name, 0, workers, verdict))
+        return asyncio.run(_serve(cluster, name, 0, workers, verdict, share))
     finally:
         _stop_children(children)
 
@@ -1293,9 +1413,10 @@ async def _report_pools(coordinator: Coordinator, every: float = 1.0) -> None:
 
 
 async def _serve(cluster: Cluster, name: str, worker: int = 0, workers: int = 1,
-                 verdict: StandbyVerdict | None = None) -> int:
+                 verdict: StandbyVerdict | None = None, share: ReloadShare | None = None) -> int:
     coordinator, host, port, nodes = build_coordinator(cluster, name)
     coordinator.worker = worker
+    coordinator.reload_share = share
     if verdict is not None:
         coordinator.standby_verdict = verdict
     coordinator.ssl_context = _ssl_context(cluster.dir)
