@@ -23,7 +23,6 @@ from gridpg.cluster.control import Cluster
 from gridpg.cluster.pgserver import SUPERUSER, PgServer, find_pg_bin
 from gridpg.cluster.topology import PortAllocator, build_default
 
-
 # Coordinators started by the tests check every stamped routed cycle in full and fail
 # loudly on a stale stamp (frontend/statements.py CHECK_STAMPS).
 os.environ.setdefault("GRIDPG_CHECK_STAMPS", "1")
@@ -183,6 +182,30 @@ def same_answers_as_plain(run: Callable[[tuple[str, str], str, bool], list[objec
     for index, (want, got) in enumerate(zip(plain, grid, strict=True)):
         assert want == got, (statements[index], want, got)
     return grid
+
+
+@contextlib.contextmanager
+def sessions_beside_plain(gridpg_dsns: list[str], plain_dsn: str, schema: str, setup: list[str],
+                          settings: tuple[str, ...] = ()) -> Iterator[tuple[list[psycopg.Connection], psycopg.Connection]]:
+    """Autocommit sessions on each of `gridpg_dsns` and on plain PostgreSQL, all in `schema`
+    (made afresh on plain, the `schema` fixture's on gridpg), each given `settings` (SET
+    statements); `setup` run through the first gridpg session and on plain PostgreSQL
+    without a trailing DISTRIBUTE BY clause. Yields ([gridpg sessions], plain); the plain
+    side's schema is dropped after."""
+    with contextlib.ExitStack() as stack:
+        plain = stack.enter_context(psycopg.connect(plain_dsn, autocommit=True))
+        grids = [stack.enter_context(psycopg.connect(dsn, autocommit=True)) for dsn in gridpg_dsns]
+        plain.execute(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
+        plain.execute(f'CREATE SCHEMA "{schema}"')
+        for conn in (*grids, plain):
+            conn.execute(f'SET search_path TO "{schema}"')
+            for setting in settings:
+                conn.execute(setting)
+        for sql in setup:
+            grids[0].execute(sql)
+            plain.execute(sql[: sql.index(" DISTRIBUTE BY")] if " DISTRIBUTE BY" in sql else sql)
+        yield grids, plain
+        plain.execute(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
 
 
 def run_setup(conn: psycopg.Connection, statements: list[str], gridpg: bool, **names: str) -> None:

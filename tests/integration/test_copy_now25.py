@@ -8,7 +8,6 @@ now()); text, CSV and binary data. Times are compared as facts, never as values.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterator
 from typing import Any
 
@@ -16,6 +15,7 @@ import psycopg
 import pytest
 
 from gridpg.cluster.control import Cluster
+from tests.conftest import sessions_beside_plain
 
 TABLES = {
     "ch": "DISTRIBUTE BY HASH (id)",
@@ -38,18 +38,9 @@ Pair = tuple[psycopg.Connection[Any], psycopg.Connection[Any]]
 @pytest.fixture()
 def sessions(gridpg_cluster: Cluster, plain_pg: str, schema: str) -> Iterator[Pair]:
     """(gridpg, plain PostgreSQL) in the test's schema, in a time zone apart from UTC."""
-    with psycopg.connect(plain_pg, autocommit=True) as plain, \
-            psycopg.connect(gridpg_cluster.dsn(0), autocommit=True) as grid:
-        plain.execute(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
-        plain.execute(f'CREATE SCHEMA "{schema}"')
-        for conn in (grid, plain):
-            conn.execute(f'SET search_path TO "{schema}"')
-            conn.execute("SET TimeZone = 'America/Sao_Paulo'")
-        for sql in SETUP:
-            grid.execute(sql)
-            plain.execute(re.sub(r" DISTRIBUTE BY .*$", "", sql))
+    settings = ("SET TimeZone = 'America/Sao_Paulo'",)
+    with sessions_beside_plain([gridpg_cluster.dsn(0)], plain_pg, schema, SETUP, settings) as ((grid,), plain):
         yield grid, plain
-        plain.execute(f'DROP SCHEMA "{schema}" CASCADE')
 
 
 def _copy(conn: psycopg.Connection[Any], table: str, fmt: str, first: int) -> None:

@@ -8,7 +8,6 @@ refused after the nodes' rows had been sent).
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterator
 from typing import Any
 
@@ -17,6 +16,7 @@ import pytest
 from psycopg.pq import ExecStatus
 
 from gridpg.cluster.control import Cluster
+from tests.conftest import sessions_beside_plain
 
 SETUP = [
     "CREATE TABLE mt (k int PRIMARY KEY, v int, note text DEFAULT 'dflt') DISTRIBUTE BY HASH (k)",
@@ -34,17 +34,8 @@ Pair = tuple[psycopg.Connection[Any], psycopg.Connection[Any]]
 
 @pytest.fixture()
 def sessions(gridpg_cluster: Cluster, plain_pg: str, schema: str) -> Iterator[Pair]:
-    with psycopg.connect(plain_pg, autocommit=True) as plain, \
-            psycopg.connect(gridpg_cluster.dsn(0), autocommit=True) as grid:
-        plain.execute(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
-        plain.execute(f'CREATE SCHEMA "{schema}"')
-        for conn in (grid, plain):
-            conn.execute(f'SET search_path TO "{schema}"')
-        for sql in SETUP:
-            grid.execute(sql)
-            plain.execute(re.sub(r" DISTRIBUTE BY .*$", "", sql))
+    with sessions_beside_plain([gridpg_cluster.dsn(0)], plain_pg, schema, SETUP) as ((grid,), plain):
         yield grid, plain
-        plain.execute(f'DROP SCHEMA "{schema}" CASCADE')
 
 
 def _table(conn: psycopg.Connection[Any]) -> list[tuple[Any, ...]]:

@@ -17,6 +17,7 @@ import psycopg
 import pytest
 
 from gridpg.cluster.control import Cluster
+from tests.conftest import sessions_beside_plain
 
 SETUP = [
     "CREATE TABLE acct (id int PRIMARY KEY, email text UNIQUE, plan int, credit int NOT NULL DEFAULT 0, "
@@ -41,17 +42,9 @@ SETUP = [
 def both(gridpg_cluster: Cluster, plain_pg: str,
          schema: str) -> Iterator[tuple[psycopg.Connection[Any], psycopg.Connection[Any]]]:
     """(gridpg, plain PostgreSQL) sessions in the test's schema, SETUP run on each."""
-    with psycopg.connect(plain_pg, autocommit=True) as plain, \
-            psycopg.connect(gridpg_cluster.dsn(0), autocommit=True) as grid:
-        plain.execute(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
-        plain.execute(f'CREATE SCHEMA "{schema}"')
-        for conn in (grid, plain):
-            conn.execute(f'SET search_path TO "{schema}"')
-            conn.execute("SET client_min_messages TO warning")
-            for sql in SETUP:
-                conn.execute(sql)
+    settings = ("SET client_min_messages TO warning",)
+    with sessions_beside_plain([gridpg_cluster.dsn(0)], plain_pg, schema, SETUP, settings) as ((grid,), plain):
         yield grid, plain
-        plain.execute(f'DROP SCHEMA "{schema}" CASCADE')
 
 
 def _same(both: tuple[psycopg.Connection[Any], psycopg.Connection[Any]], sql: str,

@@ -10,7 +10,6 @@ tests/oracle/corpus/99_refuse25.sql.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterator
 from typing import Any
 
@@ -18,6 +17,7 @@ import psycopg
 import pytest
 
 from gridpg.cluster.control import Cluster
+from tests.conftest import sessions_beside_plain
 
 TABLES = {
     "th": "DISTRIBUTE BY HASH (id)",
@@ -39,18 +39,9 @@ Conns = tuple[psycopg.Connection[Any], psycopg.Connection[Any], psycopg.Connecti
 @pytest.fixture()
 def sessions(gridpg_cluster: Cluster, plain_pg: str, schema: str) -> Iterator[Conns]:
     """(gridpg coordinator 1, gridpg coordinator 2, plain PostgreSQL) in the test's schema."""
-    with psycopg.connect(plain_pg, autocommit=True) as plain, \
-            psycopg.connect(gridpg_cluster.dsn(0), autocommit=True) as one, \
-            psycopg.connect(gridpg_cluster.dsn(1), autocommit=True) as two:
-        plain.execute(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
-        plain.execute(f'CREATE SCHEMA "{schema}"')
-        for conn in (one, two, plain):
-            conn.execute(f'SET search_path TO "{schema}"')
-        for sql in SETUP:
-            one.execute(sql)
-            plain.execute(re.sub(r" DISTRIBUTE BY .*$", "", sql))
+    dsns = [gridpg_cluster.dsn(0), gridpg_cluster.dsn(1)]
+    with sessions_beside_plain(dsns, plain_pg, schema, SETUP) as ((one, two), plain):
         yield one, two, plain
-        plain.execute(f'DROP SCHEMA "{schema}" CASCADE')
 
 
 WRITES = [
