@@ -17,7 +17,7 @@ under OVERRIDING USER VALUE): the row would belong on another node than the sour
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from typing import TYPE_CHECKING, Any
 
 from pglast import ast
@@ -112,13 +112,7 @@ def with_sequence_values(sql: str, alias: str | None, columns: Sequence[TableCol
                       hint="name the source: USING (...) AS s")
     stmt = parse_sql(sql)[0].stmt
     assert isinstance(stmt, ast.MergeStmt)
-    for clause in stmt.mergeWhenClauses or ():
-        if clause.commandType != CmdType.CMD_INSERT:
-            continue
-        targets = [str(t.name) for t in clause.targetList or ()]
-        values = list(clause.values or ())
-        if not targets:
-            targets = list(names[:len(values)])
+    for clause, targets, values in _insert_actions(stmt, names):
         always = False
         for n, column in enumerate(columns):
             value = ast.ColumnRef(fields=(ast.String(sval=alias), ast.String(sval=SEQUENCE_COLUMN.format(n))))
@@ -236,13 +230,7 @@ async def pin_insert_time_defaults(dispatcher: Dispatcher, sql: str) -> str:
     pinned = {c.name: _expression(xact_time.pin_expression(c.default or "", pins) or "") for c in timed}
     stmt = parse_sql(sql)[0].stmt
     assert isinstance(stmt, ast.MergeStmt)
-    for clause in stmt.mergeWhenClauses or ():
-        if clause.commandType != CmdType.CMD_INSERT:
-            continue
-        targets = [str(t.name) for t in clause.targetList or ()]
-        values = list(clause.values or ())
-        if not targets:
-            targets = list(names[:len(values)])
+    for clause, targets, values in _insert_actions(stmt, names):
         for name, value in pinned.items():
             if name in targets:
                 at = targets.index(name)
@@ -254,6 +242,20 @@ async def pin_insert_time_defaults(dispatcher: Dispatcher, sql: str) -> str:
         clause.targetList = tuple(ast.ResTarget(name=t) for t in targets)
         clause.values = tuple(values)
     return RawStream()(stmt)
+
+
+def _insert_actions(stmt: ast.MergeStmt, names: Sequence[str]) -> Iterator[tuple[Any, list[str], list[Any]]]:
+    """Each INSERT action of the MERGE with its column names (the target's `names`, in
+    order, for an action without a column list) and its values, as lists to change; the
+    caller writes them back into the clause."""
+    for clause in stmt.mergeWhenClauses or ():
+        if clause.commandType != CmdType.CMD_INSERT:
+            continue
+        targets = [str(t.name) for t in clause.targetList or ()]
+        values = list(clause.values or ())
+        if not targets:
+            targets = list(names[:len(values)])
+        yield clause, targets, values
 
 
 def _expression(text: str) -> Any:
