@@ -70,10 +70,8 @@ async def fit_inheritance_members_without_column(ddl: DdlRunner) -> None:
     keys becomes ROUNDROBIN (its rows may stay where they are; reads go to every node);
     one the user distributed, or one with unique keys (which ROUNDROBIN cannot hold), is
     refused (0A000), the statement rolled back."""
-    from gridpg.catalog import store
     from gridpg.catalog.model import DistTable
     from gridpg.commands import default_placement
-    from gridpg.commands.ddl import as_cluster_owner
 
     lost = await lost_distribution_columns(ddl, members_only=True)
     for table in lost:
@@ -88,10 +86,7 @@ async def fit_inheritance_members_without_column(ddl: DdlRunner) -> None:
                           hint="distribute the tree by another column first, or keep the column")
         roundrobin = DistTable(table.schema, table.name, "roundrobin", None, None, None, None, table.groups,
                                by_default=True)
-        for node in ddl.catalog_nodes():
-            await (await ddl.conn(node)).simple_query(
-                as_cluster_owner(store.sql_delete_dist_table(table.schema, table.name)))
-        await ddl._write_metadata(roundrobin)
+        await ddl.replace_metadata(table.schema, table.name, roundrobin)
     if lost:
         await ddl.runner.load_private_snapshot()
 

@@ -191,9 +191,7 @@ class DdlRunner:
         if kind == "AlterTableStmt" and groups:  # added columns filled from a sequence: the cluster's values
             await sequence_fill.fill_added_columns(self, request.sql, groups)
         if after:
-            for node in self.catalog_nodes():
-                conn = await self.conn(node)
-                await conn.simple_query(as_cluster_owner("\n".join(after)))
+            await self.on_catalog_servers(as_cluster_owner("\n".join(after)))
         if kind in relstats.REBUILDING and groups:  # the catalog servers counted their empty copies
             await relstats.publish_in_transaction(self, parse_tree(request.sql))
         await self.finish(tag)
@@ -356,8 +354,7 @@ class DdlRunner:
             await (await self.conn(group)).simple_query(f"DROP TABLE IF EXISTS {names} CASCADE")
         if gone:
             sql = as_cluster_owner(store.sql_forget_dropped_tables())
-            for node in self.catalog_nodes():
-                await (await self.conn(node)).simple_query(sql)
+            await self.on_catalog_servers(sql)
 
     async def _follow_renamed_distribution_column(self, tree: dict[str, Any]) -> None:
         """`ALTER TABLE t RENAME COLUMN k TO k2` of the distribution column (PostgreSQL
@@ -378,8 +375,7 @@ class DdlRunner:
         if not renamed or not new:
             return
         sql = as_cluster_owner("\n".join(store.sql_rename_distribution_column(t.schema, t.name, new) for t in renamed))
-        for node in self.catalog_nodes():
-            await (await self.conn(node)).simple_query(sql)
+        await self.on_catalog_servers(sql)
         await self.runner.load_private_snapshot()
 
     async def _fit_default_placement(self, sql: str) -> bool:
@@ -476,6 +472,22 @@ class DdlRunner:
         table = self.snapshot.table(schema, name)
         if table is not None:
             self._ensure_foreign_keys_hold(table, fk_parents)
+
+    async def on_catalog_servers(self, sql: str, relay_notices: bool = False) -> None:
+        """`sql` on every catalog server, in `catalog_nodes`' order; with `relay_notices`,
+        the coordinator's own server's notices reach the client (once, not per server)."""
+        for node in self.catalog_nodes():
+            conn = await self.conn(node)
+            if relay_notices:
+                conn.notices.clear()
+            await conn.simple_query(sql)
+            if relay_notices and node == self.coord.catalog_node:
+                self._relay_notices(conn)
+
+    async def replace_metadata(self, schema: str, name: str, table: DistTable) -> None:
+        """The metadata of `schema.name` rewritten as `table` (its placement changed)."""
+        await self.on_catalog_servers(as_cluster_owner(store.sql_delete_dist_table(schema, name)))
+        await self._write_metadata(table)
 
     def _relay_notices(self, conn: BackendConnection) -> None:
         """The coordinator's own catalog server speaks for the cluster (once, not per node)."""
@@ -608,12 +620,8 @@ class DdlRunner:
                 sql, tree = expanded.sql, parse_tree(expanded.sql)
                 body = tree["CreateStmt"]
         own = await self.conn(self.coord.catalog_node)
-        for node in self.catalog_nodes():
-            conn = await self.conn(node)
-            conn.notices.clear()
-            await conn.simple_query(sql)
-            if conn is own:  # PostgreSQL's notices ("merging column", an event trigger's), once
-                self._relay_notices(conn)
+        # PostgreSQL's notices ("merging column", an event trigger's), once
+        await self.on_catalog_servers(sql, relay_notices=True)
         schema, name, columns, keys, fk_parents = await self._inspect(own, relation)
         parents = await partitions.parents_of(own, schema, name)
         if parents:
@@ -978,8 +986,7 @@ class DdlRunner:
             shards = [Shard(table.schema, table.name, r, g) for r, g in sorted(self._placement(table).items())]
             statements.append(store.sql_insert_shards(shards))
         sql = as_cluster_owner("\n".join(statements))
-        for node in self.catalog_nodes():
-            await (await self.conn(node)).simple_query(sql)
+        await self.on_catalog_servers(sql)
 
 
 # Whether the routine just made (by name, in this transaction) depends on a temp object.

@@ -542,8 +542,6 @@ async def _redistribute_tree(ddl: DdlRunner, conn: BackendConnection, schema: st
     redistributed one by one (rows move; on the datanodes each is made again and attached
     back under its bound), its partitioned members take the new distribution in the
     metadata (on the datanodes they do not depend on it)."""
-    from gridpg.catalog import store
-    from gridpg.commands.ddl import as_cluster_owner
 
     members = await conn.query(
         "SELECT n.nspname, c.relname, t.isleaf, pn.nspname, p.relname, "
@@ -557,10 +555,7 @@ async def _redistribute_tree(ddl: DdlRunner, conn: BackendConnection, schema: st
         if isleaf != "t":
             table = DistTable(m_schema or "", m_name or "", target.method, target.column, target.column_type,
                               target.colocation_id, target.shard_count, target.groups)
-            for node in ddl.catalog_nodes():
-                await (await ddl.conn(node)).simple_query(
-                    as_cluster_owner(store.sql_delete_dist_table(table.schema, table.name)))
-            await ddl._write_metadata(table)
+            await ddl.replace_metadata(table.schema, table.name, table)
             continue
         await _redistribute_like(ddl, qualified, target)
         if p_name is not None:

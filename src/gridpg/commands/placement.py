@@ -270,8 +270,7 @@ async def _apply(dispatcher: Dispatcher, request: ExecRequest, ddl: DdlRunner,
         if statements:
             await (await ddl.conn(group)).simple_query(";\n".join(statements))
     sql = as_cluster_owner("\n".join(metadata))
-    for node in ddl.catalog_nodes():
-        await (await ddl.conn(node)).simple_query(sql)
+    await ddl.on_catalog_servers(sql)
     send = dispatcher.session.send
     if request.simple:
         send(codec.build_row_description([codec.Column(FUNCTION, type_oid=25)]))

@@ -374,8 +374,7 @@ async def _move(dispatcher: Dispatcher, ddl: Any, catalog: BackendConnection, st
             await conn.simple_query(f"DROP TABLE {qualified}")  # its partitions with it
         forget = [store.sql_delete_dist_table(schema, name)]
         forget += [store.sql_delete_dist_table(m.schema, m.name) for m in tree.members]
-        for node in ddl.catalog_nodes():
-            await (await ddl.conn(node)).simple_query(ddl_module.as_cluster_owner("\n".join(forget)))
+        await ddl.on_catalog_servers(ddl_module.as_cluster_owner("\n".join(forget)))
     else:
         only = "" if tree.partition_by else "ONLY "  # a partitioned table's rows are its partitions'
         await staging.simple_query(f"INSERT INTO pg_temp.{temp} SELECT * FROM {only}{qualified}")

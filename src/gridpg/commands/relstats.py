@@ -100,8 +100,7 @@ async def publish_in_transaction(ddl: DdlRunner, tree: dict[str, Any]) -> None:
     updates = _updates(_sum_groups(ddl.snapshot, groups, answers))
     if not updates:
         return
-    for node in ddl.catalog_nodes():
-        await (await ddl.conn(node)).simple_query(as_cluster_owner(updates))
+    await ddl.on_catalog_servers(as_cluster_owner(updates))
 
 
 async def maintained_tables(dispatcher: Dispatcher, tree: dict[str, Any],

@@ -294,9 +294,4 @@ def _is_column_cast(node: Any, column: str, family: str) -> bool:
 async def alter_on_catalog_servers(ddl: DdlRunner, sql: str) -> None:
     """The ALTER on every catalog server first: PostgreSQL's checks and errors (and the
     coordinator's server's notices, relayed) before any row moves."""
-    for node in ddl.catalog_nodes():
-        conn = await ddl.conn(node)
-        conn.notices.clear()
-        await conn.simple_query(sql)
-        if node == ddl.coord.catalog_node:
-            ddl._relay_notices(conn)
+    await ddl.on_catalog_servers(sql, relay_notices=True)

@@ -28,7 +28,6 @@ from typing import TYPE_CHECKING
 
 from gridpg.catalog.model import DistTable
 from gridpg.commands import partitions
-from gridpg.commands.ddl import as_cluster_owner
 from gridpg.errors import FEATURE_NOT_SUPPORTED, INVALID_TABLE_DEFINITION, PgError
 from gridpg.planner.hashing import canonical_type_name, is_hashable_type
 from gridpg.sql.quote import quote_ident, quote_literal, quote_qualified
@@ -151,17 +150,13 @@ def _alter_sql(sql: str, schema: str, name: str) -> str:
 
 async def _write_metadata(ddl: DdlRunner, table: DistTable, tables: list[DistTable], ctype: str) -> list[DistTable]:
     """Every member recorded with the new type, in the colocation group of that type."""
-    from gridpg.catalog import store
 
     root = ddl._hash_table(table.schema, table.name, table.column or "", ctype, list(table.groups),
                            table.shard_count, None)
     moved = [DistTable(t.schema, t.name, "hash", t.column, ctype, root.colocation_id, root.shard_count,
                        root.groups, by_default=t.by_default) for t in tables]
     for index, member in enumerate(moved):
-        for node in ddl.catalog_nodes():
-            await (await ddl.conn(node)).simple_query(
-                as_cluster_owner(store.sql_delete_dist_table(member.schema, member.name)))
-        await ddl._write_metadata(member)
+        await ddl.replace_metadata(member.schema, member.name, member)
         if index == 0:
             ddl._new_colocation = None  # written with the first member
     await ddl.runner.load_private_snapshot()

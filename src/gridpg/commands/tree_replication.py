@@ -26,7 +26,6 @@ from typing import TYPE_CHECKING
 
 from gridpg.catalog.model import DistTable
 from gridpg.commands import partitions
-from gridpg.commands.ddl import as_cluster_owner
 from gridpg.errors import FEATURE_NOT_SUPPORTED, PgError
 from gridpg.sql.quote import quote_ident, quote_literal, quote_qualified
 
@@ -52,15 +51,11 @@ async def replicate_tree(ddl: DdlRunner, table: DistTable, members: list[DistTab
     for group in table.groups:
         await (await ddl.conn(group)).simple_query(_DROP_PLACEMENT.replace("%MEMBERS%", listed))
     await _copy_everywhere(ddl, catalog, members)
-    from gridpg.catalog import store
 
     for member in members:
         replicated = DistTable(member.schema, member.name, "replication", None, None, None, None, member.groups,
                                by_default=member.by_default)
-        for node in ddl.catalog_nodes():
-            await (await ddl.conn(node)).simple_query(
-                as_cluster_owner(store.sql_delete_dist_table(member.schema, member.name)))
-        await ddl._write_metadata(replicated)
+        await ddl.replace_metadata(member.schema, member.name, replicated)
     await ddl.runner.load_private_snapshot()
     names = ", ".join(f'"{m.name}"' for m in members)
     ddl.dispatcher.session.say(

@@ -2222,8 +2222,7 @@ async def _grant_own_insert(dispatcher: Dispatcher, table: DistTable, name: str,
 
     ddl = DdlRunner(dispatcher)
     sql = template.format(name)
-    for node in ddl.catalog_nodes():
-        await (await ddl.conn(node)).simple_query(sql)
+    await ddl.on_catalog_servers(sql)
     on_shards = shard_grants.with_shards(sql) or sql
     for group in table.groups:
         await (await ddl.conn(group)).simple_query(on_shards)

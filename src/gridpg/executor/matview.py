@@ -177,12 +177,7 @@ def _without_concurrently(sql: str) -> str:
 async def _on_catalogs(ddl: DdlRunner, sql: str) -> None:
     """The statement as written on every catalog server (the coordinator's own first-named
     order, so two coordinators queue); its notices reach the client once."""
-    for node in ddl.catalog_nodes():
-        conn = await ddl.conn(node)
-        conn.notices.clear()
-        await conn.simple_query(sql)
-        if node == ddl.coord.catalog_node:
-            ddl._relay_notices(conn)
+    await ddl.on_catalog_servers(sql, relay_notices=True)
 
 
 async def _catalog_moved(dispatcher: Dispatcher) -> None:
