@@ -93,6 +93,8 @@ def table_needs(sql: str, refs: Mapping[int, TableKey], columns: Mapping[TableKe
         key: [c for c in names if c not in unfiltered.get(key, ())] for key, names in columns.items()}
     for select in _nodes(stmt, ast.SelectStmt):
         _select_filters(select, refs, filterable, filters, whole, {})
+    for location in _unread_locations(stmt, refs):
+        filters.setdefault(location, []).insert(0, "false")
     out = {}
     for key in dict.fromkeys(refs.values()):
         table_columns = list(columns.get(key, ()))
@@ -113,6 +115,25 @@ def pushed_conjuncts(sql: str, refs: Mapping[int, TableKey],
     for select in _nodes(stmt, ast.SelectStmt):
         _select_filters(select, refs, columns, filters, {}, exact)
     return exact
+
+
+def _unread_locations(stmt: ast.Node, refs: Mapping[int, TableKey]) -> set[int]:
+    """References PostgreSQL never reads: those under the FROM of a *degenerate grouping*
+    (a HAVING with no GROUP BY and no aggregate: `SELECT 1 FROM t WHERE 1/a = 1 HAVING 1 < 2`).
+    Its planner answers one row or none from the HAVING alone and scans no input
+    (`create_degenerate_grouping_paths`), so the WHERE, which may fail on a row (22012),
+    is never evaluated; a copy of no rows keeps that. Any function call in the select list,
+    HAVING or ORDER BY (or their subqueries, where an outer aggregate may hide) counts as
+    a possible aggregate: the rule is then not applied, and rows are read as before."""
+    out: set[int] = set()
+    for select in _nodes(stmt, ast.SelectStmt):
+        if select.havingClause is None or select.groupClause or not select.fromClause:
+            continue
+        final = (select.targetList, select.havingClause, select.sortClause, select.distinctClause)
+        if any(True for _ in _nodes(final, ast.FuncCall | ast.GroupingFunc | ast.JsonArrayAgg | ast.JsonObjectAgg)):
+            continue
+        out.update(r.location for r in _nodes(select.fromClause, ast.RangeVar) if r.location in refs)
+    return out
 
 
 def _node_key(node: Any) -> tuple[str, int] | None:
