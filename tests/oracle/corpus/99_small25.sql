@@ -19,3 +19,31 @@ SELECT 'k' AS k, (SELECT count(*) FROM oracle_s25.h) AS n FROM oracle_s25.h WHER
 -- error
 SELECT count(*) FROM oracle_s25.h WHERE 1/a = 1 HAVING 1 < 2;
 SELECT count(*) FROM oracle_s25.h WHERE a > 0 HAVING 1 < 2;
+/*
+EXECUTE of the session's prepared statement inside PL/pgSQL (partition_prune.sql:609): the
+catalog server runs the code and does not hold the session's prepared statements (26000, or
+"cannot open EXECUTE query as cursor"). The dynamic text now reaches the coordinator's
+redirect, which hands back the prepared statement's text with the arguments in place
+(planner/prepared.execute_as_statement).
+*/
+CREATE TABLE oracle_s25.ab (a int, b int);
+INSERT INTO oracle_s25.ab SELECT i % 5, i % 7 FROM generate_series(1, 100) i;
+CREATE FUNCTION oracle_s25.run_text(q text) RETURNS SETOF text LANGUAGE plpgsql AS $$
+DECLARE ln text; BEGIN FOR ln IN EXECUTE format('%s', q) LOOP RETURN NEXT ln; END LOOP; END $$;
+CREATE FUNCTION oracle_s25.run_q4(x int) RETURNS numeric LANGUAGE plpgsql AS $$
+DECLARE v numeric; BEGIN EXECUTE 'EXECUTE s25_q4(' || x || ', 4)' INTO v; EXECUTE 'EXECUTE s25_qi(' || x || ')'; RETURN v; END $$;
+PREPARE s25_q4 (int, int) AS SELECT avg(a) FROM oracle_s25.ab WHERE a BETWEEN $1 AND $2 AND b < 4;
+PREPARE s25_q6 AS SELECT count(*) FROM oracle_s25.ab;
+PREPARE s25_qi (int) AS INSERT INTO oracle_s25.ab VALUES ($1 + 70, $1);
+SELECT oracle_s25.run_text('execute s25_q4 (2, 2)');
+SELECT oracle_s25.run_text('EXECUTE s25_q4(1, 3)');
+SELECT oracle_s25.run_text('execute s25_q6');
+SELECT oracle_s25.run_q4(2);
+SELECT a, b FROM oracle_s25.ab WHERE a >= 70;
+-- error
+SELECT oracle_s25.run_text('execute s25_q4(1)');
+-- error
+SELECT oracle_s25.run_text('execute s25_nope(1)');
+DEALLOCATE s25_q4;
+DEALLOCATE s25_q6;
+DEALLOCATE s25_qi;
