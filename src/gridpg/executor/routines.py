@@ -341,6 +341,9 @@ async def _run_loopback(dispatcher: Dispatcher, request: ExecRequest, call: Loop
     before = _preparer(dispatcher, call)
     if stand_in is not None:
         before = _chained(stand_in[1], before)
+    typed = await _typed_rows_step(dispatcher, sql) if call.whole_select else None
+    if typed is not None:  # (last: the cast names the table's own type, no shadow schema)
+        before = typed if before is None else _chained(before, typed)
     guarded = call.dynamic or (call.watched_twins and not loopback.may_end_transactions(dispatcher.runner, sql))
     await _ensure_code_settings_reach_the_loopback(dispatcher, request.sql)
     dispatcher.runner.loopback_error = None
@@ -409,6 +412,29 @@ def _naming_view(sql: str, view: tuple[str, str]) -> str:
     ref = analyze.RelRef(relation.get("schemaname"), relation["relname"], relation["location"], None)
     start, end = relation_span(sql, sqlparse.tokens(sql), ref)
     return sql[:start] + quote_qualified(*view) + sql[end:]
+
+
+async def _typed_rows_step(dispatcher: Dispatcher, sql: str) -> Callable[[BackendConnection, str], Any] | None:
+    """What casts the statement's whole rows of distributed tables to the tables' row
+    types (planner/shadow_rows.py); None when it names no distributed table."""
+    from gridpg.executor.run import catalog_view, search_path
+    from gridpg.planner import shadow_rows
+
+    facts, path = catalog_view(dispatcher), search_path(dispatcher)
+    tables: dict[str, tuple[str, str]] = {}
+    columns: dict[str, set[str]] = {}
+    for ref in analyze.relations(sqlparse.parse_tree(sql)):
+        table = facts.resolve(ref, path)
+        if table is not None:
+            tables[ref.alias or ref.name] = (table.schema, table.name)
+            columns[ref.alias or ref.name] = {c.name for c in await dispatcher.coord.table_columns(dispatcher.runner, table)}
+    if not tables:
+        return None
+
+    async def typed(conn: BackendConnection, text: str) -> tuple[str, str]:
+        return shadow_rows.typed_whole_rows(text, tables, columns), ""
+
+    return typed
 
 
 def _preparer(dispatcher: Dispatcher, call: LoopbackCall) -> Callable[[BackendConnection, str], Any] | None:

@@ -156,6 +156,7 @@ class _Usage:
         self.everything = False  # `*` or NATURAL: every column of every table
         self.whole: set[TableKey] = set()  # tables renamed by position
         self.exposed: dict[str, set[TableKey]] = {}
+        self.qualified: set[tuple[str, str]] = set()  # `x.name`: a column, or `name(x)`
 
     def visit(self, stmt: ast.Node) -> None:
         ignored = _exists_stars(stmt)
@@ -169,6 +170,8 @@ class _Usage:
                     self.names.add(strings[-1])
                 if len(strings) == 1:
                     self.single.add(strings[0])
+                elif len(strings) == 2 and len(fields) == 2:
+                    self.qualified.add((strings[0], strings[1]))
             elif isinstance(node, ast.JoinExpr):
                 self.everything |= bool(node.isNatural)
                 for name in node.usingClause or ():
@@ -206,7 +209,9 @@ def _exists_stars(stmt: ast.Node) -> set[int]:
 
 
 def _columns_for(key: TableKey, table_columns: list[str], used: _Usage) -> tuple[str, ...] | None:
-    whole_row = any(key in used.exposed.get(name, ()) for name in used.single)
+    whole_row = any(key in used.exposed.get(name, ()) for name in used.single) or any(
+        # attribute notation: `p.hobbies` with no such column is `hobbies(p)`, a whole row
+        key in used.exposed.get(name, ()) and field not in table_columns for name, field in used.qualified)
     if used.everything or key in used.whole or whole_row or not table_columns:
         return None
     chosen = tuple(c for c in table_columns if c in used.names)

@@ -47,3 +47,27 @@ SELECT oracle_s25.run_text('execute s25_nope(1)');
 DEALLOCATE s25_q4;
 DEALLOCATE s25_q6;
 DEALLOCATE s25_qi;
+/*
+Attribute notation over distributed tables (misc.sql:196-263): `p.hobbies` is `hobbies(p)`.
+Where the statement runs armed (the function reads distributed tables), `p` was the shadow's
+row, of another type (42703, 42883): its whole-row uses are now cast to the table's row type
+(planner/shadow_rows.py). Over a coordinator finish, the copy had another type too, and the
+gather left out the whole row's columns: the copy is read as typed rows
+(planner/finish.typed_attribute_rows).
+*/
+CREATE TABLE oracle_s25.person (name text, age int);
+INSERT INTO oracle_s25.person VALUES ('mike', 40), ('joe', 20), ('sally', 30);
+CREATE TABLE oracle_s25.hobbies_r (name text, person text);
+INSERT INTO oracle_s25.hobbies_r VALUES ('posthacking', 'mike'), ('basketball', 'joe'), ('basketball', 'sally');
+SET search_path = oracle_s25, public;
+CREATE FUNCTION hobbies(person) RETURNS SETOF hobbies_r
+  AS 'SELECT * FROM hobbies_r WHERE person = $1.name' LANGUAGE sql;
+CREATE FUNCTION older(person) RETURNS int AS 'SELECT $1.age + 1' LANGUAGE sql;
+SELECT p.name, p.hobbies::text FROM oracle_s25.person p;
+SELECT p.name, name(p.hobbies) FROM person p WHERE p.age > 25;
+SELECT p.name, (p.hobbies).name FROM oracle_s25.person p;
+SELECT p.name, (hobbies(p)).name FROM oracle_s25.person p WHERE p.age > 25;
+SELECT person.name, (person.hobbies).name FROM oracle_s25.person WHERE age < 35;
+SELECT p.older, row_number() OVER (ORDER BY p.name) FROM oracle_s25.person p ORDER BY 1;
+SELECT p.name, p.older FROM oracle_s25.person p JOIN oracle_s25.hobbies_r h ON h.person = p.name ORDER BY 1;
+RESET search_path;
