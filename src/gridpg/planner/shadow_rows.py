@@ -14,7 +14,8 @@ This module must not do I/O: the caller passes each alias's table and column nam
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping, Set
+from collections.abc import Iterator, Mapping
+from collections.abc import Set as AbstractSet
 from typing import Any
 
 from pglast import ast
@@ -24,7 +25,7 @@ from gridpg.sql import parse as sqlparse
 from gridpg.sql.quote import quote_ident, quote_qualified
 
 
-def typed_whole_rows(sql: str, tables: Mapping[str, tuple[str, str]], columns: Mapping[str, Set[str]]) -> str:
+def typed_whole_rows(sql: str, tables: Mapping[str, tuple[str, str]], columns: Mapping[str, AbstractSet[str]]) -> str:
     """`sql` with the whole-row uses of the references `tables` names (exposed name ->
     (schema, table)) cast to the table's row type; `columns`: each exposed name's columns.
     A one-name reference is a whole row only when no table of the statement has a column
