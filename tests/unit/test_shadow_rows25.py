@@ -19,3 +19,16 @@ def test_columns_are_left_alone() -> None:
     # a one-name reference that is also a column means the column
     assert typed_whole_rows("SELECT name FROM person name", {"name": ("s", "person")},
                             {"name": {"name", "age"}}) == "SELECT name FROM person name"
+
+
+def test_star_as_a_value_is_cast_but_not_in_select_lists_or_row() -> None:
+    tables, columns = {"h": ("s", "hobbies_r")}, {"h": {"name", "person"}}
+    assert typed_whole_rows("SELECT h.*, ROW(h.*), f(h.*) FROM hobbies_r h", tables, columns) == (
+        "SELECT h.*, ROW(h.*), f((ROW(h.*)::s.hobbies_r)) FROM hobbies_r h")
+
+
+def test_table_type_names_get_the_tables_schema() -> None:
+    # on the armed path the bare name finds the shadow's type first (42846)
+    sql = "SELECT CAST(h.age AS int), NULL::person[] FROM person h"
+    assert typed_whole_rows(sql, {"h": ("s", "person")}, {"h": {"name", "age"}}) == (
+        "SELECT CAST(h.age AS int), NULL::s.person[] FROM person h")

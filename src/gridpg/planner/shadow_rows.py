@@ -8,6 +8,7 @@ either spelling, `hobbies(p)` or attribute notation `p.hobbies` (misc.sql:196), 
 found no function (42883, 42703). Each such use is written `(ROW(p.*)::schema.table)`:
 the shadow has the table's columns, in its order, so the cast keeps every value.
 
+`h.*` as a value (`f(h.*)`, not in a select list or ROW()) is a whole row too.
 Only uses are rewritten, never FROM: postgres_fdw still gets the statement's filters.
 This module must not do I/O: the caller passes each alias's table and column names.
 """
@@ -35,16 +36,23 @@ def typed_whole_rows(sql: str, tables: Mapping[str, tuple[str, str]], columns: M
     stmt = sqlparse.parse_sql(sql)[0].stmt
     every_column = set().union(*columns.values()) if columns else set()
     unnamed = {id(t.val) for t in _nodes(stmt, ast.ResTarget) if t.name is None and isinstance(t.val, ast.ColumnRef)}
+    # `h.*` expands to columns in a select list and in ROW(...): a whole row elsewhere
+    expanded = {id(t.val) for t in _nodes(stmt, ast.ResTarget)} | {
+        id(a) for r in _nodes(stmt, ast.RowExpr) for a in r.args or ()}
     tokens = sqlparse.tokens(sql)
     replacements = []
     for ref in _nodes(stmt, ast.ColumnRef):
         fields = ref.fields or ()
-        if not fields or not all(isinstance(f, ast.String) for f in fields) or ref.location is None:
+        if not fields or not isinstance(fields[0], ast.String) or fields[0].sval not in tables or ref.location is None:
             continue
         name = fields[0].sval
-        if name not in tables:
-            continue
         row = f"(ROW({quote_ident(name)}.*)::{quote_qualified(*tables[name])})"
+        if len(fields) == 2 and isinstance(fields[1], ast.A_Star):
+            if id(ref) not in expanded:
+                replacements.append((ref.location, _token_end(tokens, ref.location, 2), row))
+            continue
+        if not all(isinstance(f, ast.String) for f in fields):
+            continue
         if len(fields) == 1 and name not in every_column:
             end = _token_end(tokens, ref.location, 0)
             label = f" AS {quote_ident(name)}" if id(ref) in unnamed else ""
@@ -52,7 +60,31 @@ def typed_whole_rows(sql: str, tables: Mapping[str, tuple[str, str]], columns: M
         elif len(fields) == 2 and fields[1].sval not in columns.get(name, set()):
             end = _token_end(tokens, ref.location, 0)  # the qualifier only: `.hobbies` stays
             replacements.append((ref.location, end, row))
+    replacements += _table_type_names(stmt, tokens, tables)
     return splice(sql, replacements) if replacements else sql
+
+
+def _table_type_names(stmt: Any, tokens: list[Any], tables: Mapping[str, tuple[str, str]]) -> list[tuple[int, int, str]]:
+    """A type named by a distributed table's bare name (`CAST(h.* AS person)`) would find
+    the shadow's type first on the armed path: it is written with the table's schema."""
+    by_name: dict[str, set[tuple[str, str]]] = {}
+    for schema, name in tables.values():
+        by_name.setdefault(name, set()).add((schema, name))
+    out = []
+    for node in _nodes(stmt, ast.TypeName):
+        names = node.names or ()
+        if len(names) != 1 or not isinstance(names[0], ast.String) or node.location is None:
+            continue
+        found = by_name.get(names[0].sval, set())
+        if len(found) == 1:
+            out.append((node.location, _token_end(tokens, node.location, 0), quote_qualified(*next(iter(found)))))
+    return out
+
+
+def only_locations(sql: str) -> set[int]:
+    """Locations of the relations the statement reads with ONLY."""
+    stmt = sqlparse.parse_sql(sql)[0].stmt
+    return {r.location for r in _nodes(stmt, ast.RangeVar) if not r.inh}
 
 
 def _token_end(tokens: list[Any], location: int, skip: int) -> int:

@@ -70,4 +70,15 @@ SELECT p.name, (hobbies(p)).name FROM oracle_s25.person p WHERE p.age > 25;
 SELECT person.name, (person.hobbies).name FROM oracle_s25.person WHERE age < 35;
 SELECT p.older, row_number() OVER (ORDER BY p.name) FROM oracle_s25.person p ORDER BY 1;
 SELECT p.name, p.older FROM oracle_s25.person p JOIN oracle_s25.hobbies_r h ON h.person = p.name ORDER BY 1;
+-- `h.*` as a function's argument is a whole row too (misc.sql:261, 263)
+SELECT *, (hobbies(h.*)).name FROM person h WHERE h.age > 25;
+SELECT name, (hobbies(CAST((h.*) AS person))).name FROM person h;
+-- a table with an inheritance child: its rows too (FROM ONLY with such code is refused, 0A000)
+CREATE TABLE oracle_s25.per2 (name text, age int);
+CREATE TABLE oracle_s25.stud2 (school text) INHERITS (oracle_s25.per2);
+INSERT INTO oracle_s25.per2 VALUES ('mike', 40), ('joe', 20);
+INSERT INTO oracle_s25.stud2 VALUES ('jeff', 30, 'x');
+INSERT INTO oracle_s25.hobbies_r VALUES ('posthacking', 'jeff');
+CREATE FUNCTION hob2(per2) RETURNS SETOF hobbies_r AS 'SELECT * FROM hobbies_r WHERE person = $1.name' LANGUAGE sql;
+SELECT p.name, name(p.hob2) FROM per2 p;
 RESET search_path;
