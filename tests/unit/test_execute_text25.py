@@ -30,3 +30,10 @@ def test_computed_argument_used_twice_is_refused() -> None:
     assert raised.value.sqlstate == "0A000"
     assert execute_as_statement("EXECUTE q(random())", "q", "SELECT $1", ["float8"]) \
         == "SELECT CAST((random()) AS float8)"
+
+
+def test_explain_execute_explains_the_statement() -> None:
+    sql = "explain (analyze, costs off) execute q (2, 3)"
+    assert execute_as_statement(sql, "q", "SELECT avg(a) FROM ab WHERE a BETWEEN $1 AND $2", ["integer", "integer"],
+                                "ExplainStmt") == (
+        "explain (analyze, costs off) SELECT avg(a) FROM ab WHERE a BETWEEN CAST((2) AS integer) AND CAST((3) AS integer)")

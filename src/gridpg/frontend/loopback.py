@@ -596,7 +596,7 @@ class LoopbackRunner(StatementRunner):
         return codec.build_row_description(columns), [codec.build_data_row(fields)]
 
     async def _prepared_statement_text(self, sql: str) -> str:
-        """A dynamic `EXECUTE name(args)` of the caller's SQL-prepared statement: that
+        """A dynamic `[EXPLAIN ...] EXECUTE name(args)` of the caller's SQL-prepared statement: that
         statement's text with the arguments in place of its parameters
         (planner/prepared.execute_as_statement). The catalog server running the code does
         not hold the session's prepared statements (26000 before, or "cannot open EXECUTE
@@ -609,13 +609,14 @@ class LoopbackRunner(StatementRunner):
             tree = sqlparse.parse_tree(sql)
         except PgError:
             return sql  # (PostgreSQL reports it)
-        body = tree.get("ExecuteStmt")
+        kind = sqlparse.node_type(tree)
+        body = tree.get("ExecuteStmt") or (tree.get("ExplainStmt", {}).get("query") or {}).get("ExecuteStmt")
         statement = self.caller.session.statements.get(body["name"]) if body is not None else None
         if statement is None:
             return sql  # PostgreSQL's own 26000
         oids = await prepared.parameter_types(self.dispatcher, statement)
         names = await self.coord.type_names(oids, dispatcher=self.dispatcher) if oids else []
-        return reading.execute_as_statement(sql, body["name"], statement.sql, names)
+        return reading.execute_as_statement(sql, body["name"], statement.sql, names, kind)
 
     async def _statement(self, query: dict[str, Any], request: ExecRequest) -> tuple[bytes, list[bytes]]:
         """`SELECT r FROM gridpg.statement WHERE sql = '...' AND mode = '...'` (what the

@@ -209,9 +209,11 @@ def _constant_text(const: dict[str, Any] | None, oid: int) -> str | None | bool:
     return False
 
 
-def execute_as_statement(sql: str, name: str, statement_sql: str, type_names: list[str]) -> str:
+def execute_as_statement(sql: str, name: str, statement_sql: str, type_names: list[str],
+                         kind: str = "ExecuteStmt") -> str:
     """The statement `EXECUTE name(args)` (`sql`) runs, as text: the prepared statement's
-    own text with each `$n` replaced by `CAST((arg n) AS type n)`.
+    own text with each `$n` replaced by `CAST((arg n) AS type n)`; for `EXPLAIN [options]
+    EXECUTE ...` (`kind` ExplainStmt), the EXPLAIN of that text.
 
     Server-side code that runs `EXECUTE 'EXECUTE name(...)'` runs on the catalog server,
     which does not hold the session's prepared statements (they are the coordinator's,
@@ -219,9 +221,9 @@ def execute_as_statement(sql: str, name: str, statement_sql: str, type_names: li
     (frontend/loopback.py `_redirect`). PostgreSQL evaluates each argument once; an
     argument that calls a function or holds a subquery and whose parameter occurs more
     than once would be evaluated once per occurrence here, and is refused."""
-    span = execute_span(sql, "ExecuteStmt")
-    if not type_names:
-        return statement_sql  # PostgreSQL ignores arguments given to a statement without parameters
+    span = execute_span(sql, kind)
+    if not type_names:  # PostgreSQL ignores arguments given to a statement without parameters
+        return sql[:span.start] + statement_sql + sql[span.end:]
     args = _top_level_items(span.args) if span.args is not None else []
     if len(args) != len(type_names):
         raise PgError(SYNTAX_ERROR, f'wrong number of parameters for prepared statement "{name}"',
@@ -239,7 +241,7 @@ def execute_as_statement(sql: str, name: str, statement_sql: str, type_names: li
         if index >= len(args):
             raise PgError("42P02", f"there is no parameter ${index + 1}")
         replacements.append((tok.start, tok.end + 1, f"CAST(({args[index]}) AS {type_names[index]})"))
-    return splice(statement_sql, replacements)
+    return sql[:span.start] + splice(statement_sql, replacements) + sql[span.end:]
 
 
 def _top_level_items(text: str) -> list[str]:
