@@ -707,7 +707,8 @@ DECLARE
   out text;
 BEGIN
   IF sql IS NULL OR (pg_catalog.strpos(sql, '.') = 0 AND pg_catalog.strpos(pg_catalog.lower(sql), 'merge') = 0
-                     AND pg_catalog.strpos(pg_catalog.lower(sql), 'conflict') = 0) THEN
+                     AND pg_catalog.strpos(pg_catalog.lower(sql), 'conflict') = 0
+                     AND pg_catalog.strpos(pg_catalog.lower(sql), 'execute') = 0) THEN
     RETURN sql;
   END IF;
   EXECUTE pg_catalog.format('SELECT r FROM gridpg.loopback_redirect_text WHERE sql = %L AND path = %L AND rows = %L',

@@ -1611,7 +1611,7 @@ async def _ensure_moved_rows_unreferenced(dispatcher: Dispatcher, name: str, key
 
 async def coordinator_finish(dispatcher: Dispatcher, request: ExecRequest, plan: DistributedPlan) -> None:
     from gridpg.executor.exchange import gather_to_catalog
-    from gridpg.planner.finish import expand_stars
+    from gridpg.planner.finish import expand_stars, typed_attribute_rows
 
     txn = dispatcher.runner.txn
     catalog = await txn.connection(dispatcher.coord.catalog_node, wants_block=False)
@@ -1622,7 +1622,8 @@ async def coordinator_finish(dispatcher: Dispatcher, request: ExecRequest, plan:
         (gather, final_sql), schema = await gather_out_of_pg_temp(dispatcher, gather, final_sql), SCRATCH_SCHEMA
     try:
         await gather_to_catalog(dispatcher, request, request.sql, gather, catalog, temps, shapes, schema)
-        final = expand_stars(final_sql, {t.temp: shapes[t.temp] for t in gather if t.tableoid})
+        final = expand_stars(typed_attribute_rows(final_sql, gather, shapes),
+                             {t.temp: shapes[t.temp] for t in gather if t.tableoid})
         if not request.simple and request.params:
             final = await inline_params(dispatcher, request, final)
         await _run_final(dispatcher, request, final)
@@ -1686,7 +1687,7 @@ async def prepare_query_on_catalog(dispatcher: Dispatcher, sql: str,
     if catalog is None:
         catalog = await dispatcher.runner.txn.connection(dispatcher.coord.catalog_node, wants_block=False)
     from gridpg.executor.exchange import gather_to_catalog
-    from gridpg.planner.finish import expand_stars
+    from gridpg.planner.finish import expand_stars, typed_attribute_rows
 
     temps: list[str] = []
     shapes: dict[str, list[str]] = {}
@@ -1695,7 +1696,8 @@ async def prepare_query_on_catalog(dispatcher: Dispatcher, sql: str,
         (gather, final_sql), schema = await gather_out_of_pg_temp(dispatcher, gather, final_sql), SCRATCH_SCHEMA
     try:
         await gather_to_catalog(dispatcher, None, sql, gather, catalog, temps, shapes, schema)
-        final = expand_stars(final_sql, {t.temp: shapes[t.temp] for t in gather if t.tableoid})
+        final = expand_stars(typed_attribute_rows(final_sql, gather, shapes),
+                             {t.temp: shapes[t.temp] for t in gather if t.tableoid})
     except BaseException:
         await _drop_temp(catalog, temps)
         raise

@@ -357,7 +357,7 @@ async def _bind(dispatcher: Dispatcher, sql: str, kind: str,
     if statement is None:
         raise PgError(INVALID_SQL_STATEMENT_NAME, f'prepared statement "{name}" does not exist')
     args = body.get("params") or []
-    oids = await _param_types(dispatcher, statement)
+    oids = await parameter_types(dispatcher, statement)
     if not oids:
         return statement, [], oids  # PostgreSQL ignores arguments given to a statement without parameters
     if len(args) != len(oids):
@@ -372,7 +372,8 @@ async def _bind(dispatcher: Dispatcher, sql: str, kind: str,
     return statement, await _evaluate(dispatcher, span, oids), oids
 
 
-async def _param_types(dispatcher: Dispatcher, statement: Any) -> list[int]:
+async def parameter_types(dispatcher: Dispatcher, statement: Any) -> list[int]:
+    """A prepared statement's parameter types (inferred ones described once)."""
     oids = list(statement.param_oids)
     if 0 in oids or statement.described is not None:
         return list((await _describe_statement(dispatcher, statement))[0])

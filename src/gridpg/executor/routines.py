@@ -341,6 +341,9 @@ async def _run_loopback(dispatcher: Dispatcher, request: ExecRequest, call: Loop
     before = _preparer(dispatcher, call)
     if stand_in is not None:
         before = _chained(stand_in[1], before)
+    typed = await _whole_select_step(dispatcher, sql) if call.whole_select else None
+    if typed is not None:  # (last: the cast names the table's own type, no shadow schema)
+        before = typed if before is None else _chained(before, typed)
     guarded = call.dynamic or (call.watched_twins and not loopback.may_end_transactions(dispatcher.runner, sql))
     await _ensure_code_settings_reach_the_loopback(dispatcher, request.sql)
     dispatcher.runner.loopback_error = None
@@ -409,6 +412,52 @@ def _naming_view(sql: str, view: tuple[str, str]) -> str:
     ref = analyze.RelRef(relation.get("schemaname"), relation["relname"], relation["location"], None)
     start, end = relation_span(sql, sqlparse.tokens(sql), ref)
     return sql[:start] + quote_qualified(*view) + sql[end:]
+
+
+async def _whole_select_step(dispatcher: Dispatcher, sql: str) -> Callable[[BackendConnection, str], Any] | None:
+    """What casts the statement's whole rows of distributed tables to the tables' row
+    types (planner/shadow_rows.py); None when it names no distributed table. Refuses
+    ONLY over a table with inheritance children (`_ensure_no_children`)."""
+    from gridpg.executor.run import catalog_view, search_path
+    from gridpg.planner import shadow_rows
+
+    facts, path = catalog_view(dispatcher), search_path(dispatcher)
+    tables: dict[str, tuple[str, str]] = {}
+    columns: dict[str, set[str]] = {}
+    only = shadow_rows.only_locations(sql)
+    for ref in analyze.relations(sqlparse.parse_tree(sql)):
+        table = facts.resolve(ref, path)
+        if table is not None:
+            if ref.location in only:
+                await _ensure_no_children(dispatcher, table)
+            tables[ref.alias or ref.name] = (table.schema, table.name)
+            columns[ref.alias or ref.name] = {c.name for c in await dispatcher.coord.table_columns(dispatcher.runner, table)}
+    if not tables:
+        return None
+
+    async def typed(conn: BackendConnection, text: str) -> tuple[str, str]:
+        return shadow_rows.typed_whole_rows(text, tables, columns), ""
+
+    return typed
+
+
+async def _ensure_no_children(dispatcher: Dispatcher, table: DistTable) -> None:
+    """`FROM ONLY t` where the statement runs armed: postgres_fdw reads the shadow's remote
+    table, `t` with its inheritance children (misc.sql:189 answered with the children's
+    rows, silently, once attribute notation ran); refused when t has children."""
+    from gridpg.sql.quote import quote_qualified
+
+    conn = await dispatcher.runner.txn.connection(dispatcher.coord.catalog_node, wants_block=False)
+    rows = await conn.query(
+        "SELECT EXISTS (SELECT 1 FROM pg_catalog.pg_inherits i JOIN pg_catalog.pg_class c ON c.oid = i.inhrelid "
+        f"WHERE i.inhparent = pg_catalog.to_regclass({quote_literal(quote_qualified(table.schema, table.name))}) "
+        "AND NOT c.relispartition)")
+    if rows and rows[0][0] == "t":
+        raise PgError(FEATURE_NOT_SUPPORTED, f'SELECT ... FROM ONLY "{table.name}" together with server-side code '
+                      "that reads distributed tables is not supported: the code's loopback reads the table "
+                      "with its inheritance children",
+                      hint="Select from the table without ONLY, filtering on tableoid, or call the code in a "
+                      "statement of its own.")
 
 
 def _preparer(dispatcher: Dispatcher, call: LoopbackCall) -> Callable[[BackendConnection, str], Any] | None:

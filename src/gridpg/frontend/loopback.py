@@ -47,6 +47,7 @@ from gridpg.frontend.statements import StatementRunner
 from gridpg.frontend.temps import SessionTemps
 from gridpg.pgwire import codec
 from gridpg.planner import analyze
+from gridpg.planner import prepared as reading
 from gridpg.sql import parse as sqlparse
 from gridpg.sql.quote import quote_ident
 
@@ -582,6 +583,7 @@ class LoopbackRunner(StatementRunner):
         sql, path = _equality_constant(where, "sql"), _equality_constant(where, "path")
         if sql is None:
             raise PgError(FEATURE_NOT_SUPPORTED, "gridpg.redirect is read one text at a time")
+        sql = await self._prepared_statement_text(sql)
         text = await dynamic_text.redirect(self.dispatcher.coord, sql, search_path(self.dispatcher),
                                            None if path is None else path.split("\n"),
                                            _equality_constant(where, "rows") != "false")
@@ -592,6 +594,29 @@ class LoopbackRunner(StatementRunner):
             columns.append(codec.Column(column or "?column?", type_oid=25))
             fields.append((text if column == "r" else sql).encode())
         return codec.build_row_description(columns), [codec.build_data_row(fields)]
+
+    async def _prepared_statement_text(self, sql: str) -> str:
+        """A dynamic `[EXPLAIN ...] EXECUTE name(args)` of the caller's SQL-prepared statement: that
+        statement's text with the arguments in place of its parameters
+        (planner/prepared.execute_as_statement). The catalog server running the code does
+        not hold the session's prepared statements (26000 before, or "cannot open EXECUTE
+        query as cursor" in FOR ... IN EXECUTE). Any other text is returned as it is."""
+        if "execute" not in sql.lower():
+            return sql
+        try:
+            if len(sqlparse.split(sql)) != 1:
+                return sql
+            tree = sqlparse.parse_tree(sql)
+        except PgError:
+            return sql  # (PostgreSQL reports it)
+        kind = sqlparse.node_type(tree)
+        body = tree.get("ExecuteStmt") or (tree.get("ExplainStmt", {}).get("query") or {}).get("ExecuteStmt")
+        statement = self.caller.session.statements.get(body["name"]) if body is not None else None
+        if statement is None:
+            return sql  # PostgreSQL's own 26000
+        oids = await prepared.parameter_types(self.dispatcher, statement)
+        names = await self.coord.type_names(oids, dispatcher=self.dispatcher) if oids else []
+        return reading.execute_as_statement(sql, body["name"], statement.sql, names, kind)
 
     async def _statement(self, query: dict[str, Any], request: ExecRequest) -> tuple[bytes, list[bytes]]:
         """`SELECT r FROM gridpg.statement WHERE sql = '...' AND mode = '...'` (what the

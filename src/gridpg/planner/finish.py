@@ -6,7 +6,10 @@ for big tables."""
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
+
+from pglast import ast
 
 from gridpg.errors import FEATURE_NOT_SUPPORTED, PgError
 from gridpg.planner import analyze, tableoid
@@ -20,6 +23,7 @@ from gridpg.planner.plan import (
 from gridpg.planner.pushdown import Resolved
 from gridpg.planner.text import quote, relation_span, splice
 from gridpg.sql import parse as sqlparse
+from gridpg.sql.parse import parse_sql
 from gridpg.sql.quote import quote_qualified
 
 
@@ -55,6 +59,50 @@ def coordinator_finish(sql: str, resolved: list[Resolved], reasons: tuple[NotApp
     final = splice(sql, replacements)
     return CoordinatorFinishPlan((), False, final, tuple(temps.values()), reasons=reasons,
                                  scratch=tuple(scratch.made))
+
+
+def typed_attribute_rows(final_sql: str, gather: Sequence[GatherTable], shapes: Mapping[str, Sequence[str]]) -> str:
+    """`final_sql` with the copies read in attribute notation typed as their tables' rows.
+
+    `p.hobbies`, where the copy has no column `hobbies`, is PostgreSQL's `hobbies(p)`: a
+    function of the table's row type, which the copy's own type is not (42703,
+    misc.sql:196). Which names are columns is known only once the copies are made
+    (`shapes`: each copy's columns); gather.table_needs then copied every column, in the
+    table's order, as `_typed_rows` needs."""
+    by_temp = {t.temp: t for t in gather if not t.tableoid}
+    if not any(t in final_sql for t in by_temp):
+        return final_sql
+    stmt = parse_sql(final_sql)[0].stmt
+    copies: dict[str, list[ast.RangeVar]] = {}  # exposed name -> its copies' references
+    for node in _ast_nodes(stmt, ast.RangeVar):
+        if node.relname in by_temp:
+            copies.setdefault(node.alias.aliasname if node.alias else node.relname, []).append(node)
+    typed: dict[int, ast.RangeVar] = {}
+    for ref in _ast_nodes(stmt, ast.ColumnRef):
+        fields = ref.fields or ()
+        if len(fields) != 2 or not all(isinstance(f, ast.String) for f in fields):
+            continue
+        for node in copies.get(fields[0].sval, ()):
+            if fields[1].sval not in shapes.get(node.relname, ()):
+                typed[node.location] = node
+    replacements = []
+    for location, node in typed.items():
+        end = final_sql.index(node.relname, location) + len(node.relname)
+        end += final_sql[end:end + 1] == '"'
+        table = by_temp[node.relname]
+        replacements.append((location, end, _typed_rows(final_sql[location:end], table.schema, table.name)))
+    return splice(final_sql, replacements)
+
+
+def _ast_nodes(root: Any, kind: type) -> Iterator[Any]:
+    if isinstance(root, (tuple, list)):
+        for item in root:
+            yield from _ast_nodes(item, kind)
+    elif isinstance(root, ast.Node):
+        if isinstance(root, kind):
+            yield root
+        for attr in root:
+            yield from _ast_nodes(getattr(root, attr), kind)
 
 
 def _whole_row_names(sql: str) -> set[str]:

@@ -93,6 +93,8 @@ def table_needs(sql: str, refs: Mapping[int, TableKey], columns: Mapping[TableKe
         key: [c for c in names if c not in unfiltered.get(key, ())] for key, names in columns.items()}
     for select in _nodes(stmt, ast.SelectStmt):
         _select_filters(select, refs, filterable, filters, whole, {})
+    for location in _unread_locations(stmt, refs):
+        filters.setdefault(location, []).insert(0, "false")
     out = {}
     for key in dict.fromkeys(refs.values()):
         table_columns = list(columns.get(key, ()))
@@ -115,6 +117,25 @@ def pushed_conjuncts(sql: str, refs: Mapping[int, TableKey],
     return exact
 
 
+def _unread_locations(stmt: ast.Node, refs: Mapping[int, TableKey]) -> set[int]:
+    """References PostgreSQL never reads: those under the FROM of a *degenerate grouping*
+    (a HAVING with no GROUP BY and no aggregate: `SELECT 1 FROM t WHERE 1/a = 1 HAVING 1 < 2`).
+    Its planner answers one row or none from the HAVING alone and scans no input
+    (`create_degenerate_grouping_paths`), so the WHERE, which may fail on a row (22012),
+    is never evaluated; a copy of no rows keeps that. Any function call in the select list,
+    HAVING or ORDER BY (or their subqueries, where an outer aggregate may hide) counts as
+    a possible aggregate: the rule is then not applied, and rows are read as before."""
+    out: set[int] = set()
+    for select in _nodes(stmt, ast.SelectStmt):
+        if select.havingClause is None or select.groupClause or not select.fromClause:
+            continue
+        final = (select.targetList, select.havingClause, select.sortClause, select.distinctClause)
+        if any(True for _ in _nodes(final, ast.FuncCall | ast.GroupingFunc | ast.JsonArrayAgg | ast.JsonObjectAgg)):
+            continue
+        out.update(r.location for r in _nodes(select.fromClause, ast.RangeVar) if r.location in refs)
+    return out
+
+
 def _node_key(node: Any) -> tuple[str, int] | None:
     location = getattr(node, "location", None)
     if not isinstance(location, int) or location < 0 or any(True for _ in _nodes(node, ast.SubLink)):
@@ -135,6 +156,7 @@ class _Usage:
         self.everything = False  # `*` or NATURAL: every column of every table
         self.whole: set[TableKey] = set()  # tables renamed by position
         self.exposed: dict[str, set[TableKey]] = {}
+        self.qualified: set[tuple[str, str]] = set()  # `x.name`: a column, or `name(x)`
 
     def visit(self, stmt: ast.Node) -> None:
         ignored = _exists_stars(stmt)
@@ -148,6 +170,8 @@ class _Usage:
                     self.names.add(strings[-1])
                 if len(strings) == 1:
                     self.single.add(strings[0])
+                elif len(strings) == 2 and len(fields) == 2:
+                    self.qualified.add((strings[0], strings[1]))
             elif isinstance(node, ast.JoinExpr):
                 self.everything |= bool(node.isNatural)
                 for name in node.usingClause or ():
@@ -185,7 +209,9 @@ def _exists_stars(stmt: ast.Node) -> set[int]:
 
 
 def _columns_for(key: TableKey, table_columns: list[str], used: _Usage) -> tuple[str, ...] | None:
-    whole_row = any(key in used.exposed.get(name, ()) for name in used.single)
+    whole_row = any(key in used.exposed.get(name, ()) for name in used.single) or any(
+        # attribute notation: `p.hobbies` with no such column is `hobbies(p)`, a whole row
+        key in used.exposed.get(name, ()) and field not in table_columns for name, field in used.qualified)
     if used.everything or key in used.whole or whole_row or not table_columns:
         return None
     chosen = tuple(c for c in table_columns if c in used.names)

@@ -11,10 +11,11 @@ client session and runs `EXECUTE` through the normal distributed path
 from __future__ import annotations
 
 import re
+from collections import Counter
 from dataclasses import dataclass
 from typing import Any
 
-from gridpg.errors import SYNTAX_ERROR, PgError
+from gridpg.errors import FEATURE_NOT_SUPPORTED, SYNTAX_ERROR, PgError
 from gridpg.planner.text import splice
 from gridpg.sql import parse as sqlparse
 from gridpg.sql.quote import quote_literal
@@ -205,4 +206,68 @@ def _constant_text(const: dict[str, Any] | None, oid: int) -> str | None | bool:
         text = str(const["fval"].get("fval", ""))
         if oid == 1700 or (oid == 20 and _CANONICAL_INT.fullmatch(text)):
             return text
+    return False
+
+
+def execute_as_statement(sql: str, name: str, statement_sql: str, type_names: list[str],
+                         kind: str = "ExecuteStmt") -> str:
+    """The statement `EXECUTE name(args)` (`sql`) runs, as text: the prepared statement's
+    own text with each `$n` replaced by `CAST((arg n) AS type n)`; for `EXPLAIN [options]
+    EXECUTE ...` (`kind` ExplainStmt), the EXPLAIN of that text.
+
+    Server-side code that runs `EXECUTE 'EXECUTE name(...)'` runs on the catalog server,
+    which does not hold the session's prepared statements (they are the coordinator's,
+    executor/prepared.py): the loopback's redirect hands it this text instead
+    (frontend/loopback.py `_redirect`). PostgreSQL evaluates each argument once; an
+    argument that calls a function or holds a subquery and whose parameter occurs more
+    than once would be evaluated once per occurrence here, and is refused."""
+    span = execute_span(sql, kind)
+    if not type_names:  # PostgreSQL ignores arguments given to a statement without parameters
+        return sql[:span.start] + statement_sql + sql[span.end:]
+    args = _top_level_items(span.args) if span.args is not None else []
+    if len(args) != len(type_names):
+        raise PgError(SYNTAX_ERROR, f'wrong number of parameters for prepared statement "{name}"',
+                      detail=f"Expected {len(type_names)} parameters but got {len(args)}.")
+    params = [tok for tok in sqlparse.tokens(statement_sql) if tok.name == "PARAM"]
+    uses = Counter(int(statement_sql[t.start + 1:t.end + 1]) - 1 for t in params)
+    for index, arg in enumerate(args):
+        if uses[index] > 1 and _is_evaluated(arg):
+            raise PgError(FEATURE_NOT_SUPPORTED, f'EXECUTE of prepared statement "{name}" inside server-side '
+                          f"code with argument {index + 1} computed by a function or subquery is not supported",
+                          hint="Pass the argument's value, or compute it into a variable first.")
+    replacements = []
+    for tok in params:
+        index = int(statement_sql[tok.start + 1:tok.end + 1]) - 1
+        if index >= len(args):
+            raise PgError("42P02", f"there is no parameter ${index + 1}")
+        replacements.append((tok.start, tok.end + 1, f"CAST(({args[index]}) AS {type_names[index]})"))
+    return sql[:span.start] + splice(statement_sql, replacements) + sql[span.end:]
+
+
+def _top_level_items(text: str) -> list[str]:
+    """`text` cut at its commas outside parentheses and brackets (strings are tokens)."""
+    items, depth, start = [], 0, 0
+    for tok in sqlparse.tokens(text):
+        word = text[tok.start:tok.end + 1]
+        depth += word in ("(", "[")
+        depth -= word in (")", "]")
+        if word == "," and depth == 0:
+            items.append(text[start:tok.start].strip())
+            start = tok.end + 1
+    items.append(text[start:].strip())
+    return [] if items == [""] else items
+
+
+def _is_evaluated(arg: str) -> bool:
+    """Whether an argument calls a function or runs a subquery (a value that may differ
+    each time it is evaluated)."""
+    tree = sqlparse.parse_tree(f"SELECT {arg}")
+    return _has_key(tree, ("FuncCall", "SubLink"))
+
+
+def _has_key(node: Any, keys: tuple[str, ...]) -> bool:
+    if isinstance(node, dict):
+        return any(k in node for k in keys) or any(_has_key(v, keys) for v in node.values())
+    if isinstance(node, list):
+        return any(_has_key(v, keys) for v in node)
     return False

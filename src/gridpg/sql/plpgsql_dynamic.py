@@ -34,8 +34,10 @@ REDIRECT_FUNCTION = "gridpg.loopback_redirect"
 # `'public.' || t`, `quote_ident(s) || '.' || ...`), text put in as it is (`%s` of a
 # regclass, `'FROM ' || tbl`), a regclass, a schema's name; not a constant text nor
 # `format()` putting names in only with %I (quote_ident makes one name of a dotted text).
-# Or a MERGE or an upsert, which the coordinator runs (executor/dynamic_text.py).
-_MAY_QUALIFY = re.compile(r"\.|%s|\|\||regclass|schema|relid|merge|conflict", re.IGNORECASE)
+# Or a MERGE or an upsert, which the coordinator runs (executor/dynamic_text.py), or an
+# EXECUTE of the session's prepared statement, which the coordinator holds
+# (planner/prepared.execute_as_statement).
+_MAY_QUALIFY = re.compile(r"\.|%s|\|\||regclass|schema|relid|merge|conflict|\bexecute\b", re.IGNORECASE)
 # and one that may be DDL, which runs captured (executor/code_ddl.py): a twin, a temporary
 # function, would keep its transaction from PREPARE
 _MAY_BE_DDL = re.compile(r"\b(create|alter|drop|comment|grant|revoke|security|refresh|import|reindex)\b",
