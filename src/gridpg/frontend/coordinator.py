@@ -356,12 +356,17 @@ class Coordinator:
         The datanodes (`_start_node_reads`) and the catalog server's part of their maps (on
         a connection of its own) are read while the snapshot is."""
         started = self._start_node_reads()
-        catalog_part = asyncio.ensure_future(self._read_catalog_maps())
+        # A second catalog connection only if one is idle: a reload never waits for the pool,
+        # whose last connections the DDL that asked for it may hold (GRIDPG_POOL_SIZE=2:
+        # a wait here hung the DDL for good). Without one, the part is read on `conn` after.
+        spare = self.pools.pool(self.catalog_node).take_idle()
+        catalog_part = asyncio.ensure_future(self._catalog_maps_beside(spare)) if spare is not None else None
         try:
             rows, views, table_rules = await _load_snapshot_and_views(conn)
         except BaseException:
             for pending in [catalog_part, *(read for _, read in started.values())]:
-                pending.cancel()
+                if pending is not None:
+                    pending.cancel()
             raise
         snapshot = store.snapshot_from_rows(epoch, rows, self.shard_pieces)
         # (views and rules with the snapshot, no wait between: a plan made for the new
@@ -422,12 +427,17 @@ class Coordinator:
         with default settings (a session may have left its role and SETs on it). With
         `accept`, for a session's side work: one it does not accept is closed (its
         `StatementRunner.state.accepts`)."""
-        from gridpg.frontend.session_settings import NEUTRAL, RESET_TO_NEUTRAL
-
         conn = await self.pools.pool(node).acquire()
         while accept is not None and not accept(conn):
             self.pools.pool(node).discard(conn)
             conn = await self.pools.pool(node).acquire()
+        return await self._neutral(node, conn)
+
+    async def _neutral(self, node: str, conn: BackendConnection) -> BackendConnection:
+        """`conn`, a pooled connection of `node` just taken, as the cluster superuser with
+        default settings (discarded when that fails)."""
+        from gridpg.frontend.session_settings import NEUTRAL, RESET_TO_NEUTRAL
+
         if conn.session_state != NEUTRAL:
             conn.session_state = None
             try:
@@ -591,6 +601,25 @@ class Coordinator:
             self._fill_maps(node, type_map, column_map)
         maps_reloaded()
         return read
+
+    async def _catalog_maps_beside(self, spare: BackendConnection) -> list[QueryResult] | None:
+        """`_read_catalog_maps` on `spare`, an idle catalog connection taken without waiting,
+        given back after (closed when the read did not end well)."""
+        pool = self.pools.pool(self.catalog_node)
+        try:
+            conn = await self._neutral(self.catalog_node, spare)  # (discarded when that fails)
+        except PgError:
+            return None
+        try:
+            results = await self._read_catalog_maps(conn)
+        except BaseException:
+            pool.discard(conn)
+            raise
+        if results is None:
+            pool.discard(conn)
+        else:
+            pool.release(conn)
+        return results
 
     async def _read_catalog_maps(self, catalog: BackendConnection | None = None) -> list[QueryResult] | None:
         """The catalog server's types, types carrying OIDs and relations (the nodes' maps
