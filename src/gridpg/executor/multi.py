@@ -1230,7 +1230,7 @@ async def move_rows(dispatcher: Dispatcher, request: ExecRequest, plan: Distribu
         members.append(_MovedMember(member, member_qualified, f"{table_ref.temp}{suffix}", parents, columns,
                                     await _generated_columns(catalog, member_qualified),
                                     await _acting_keys(catalog, member_qualified)))
-    retarget = len(tree) > 1 or await _has_inheritance_children(catalog, qualified)
+    retarget = len(tree) > 1 or await has_inheritance_children(catalog, qualified)
     temps: list[str] = []
     try:
         for member in members:
@@ -1303,7 +1303,8 @@ def _updates_descendants(sql: str) -> bool:
     return bool(relation.get("inh", False))
 
 
-async def _has_inheritance_children(catalog: BackendConnection, qualified: str) -> bool:
+async def has_inheritance_children(catalog: BackendConnection, qualified: str) -> bool:
+    """Whether the table `qualified` has inheritance children (partitions do not count)."""
     rows = await catalog.query(
         "SELECT EXISTS (SELECT 1 FROM pg_catalog.pg_inherits i JOIN pg_catalog.pg_class c ON c.oid = i.inhrelid "
         f"WHERE i.inhparent = pg_catalog.to_regclass({quote_literal(qualified)}) AND NOT c.relispartition)")

@@ -445,14 +445,11 @@ async def _ensure_no_children(dispatcher: Dispatcher, table: DistTable) -> None:
     """`FROM ONLY t` where the statement runs armed: postgres_fdw reads the shadow's remote
     table, `t` with its inheritance children (misc.sql:189 answered with the children's
     rows, silently, once attribute notation ran); refused when t has children."""
+    from gridpg.executor.multi import has_inheritance_children
     from gridpg.sql.quote import quote_qualified
 
     conn = await dispatcher.runner.txn.connection(dispatcher.coord.catalog_node, wants_block=False)
-    rows = await conn.query(
-        "SELECT EXISTS (SELECT 1 FROM pg_catalog.pg_inherits i JOIN pg_catalog.pg_class c ON c.oid = i.inhrelid "
-        f"WHERE i.inhparent = pg_catalog.to_regclass({quote_literal(quote_qualified(table.schema, table.name))}) "
-        "AND NOT c.relispartition)")
-    if rows and rows[0][0] == "t":
+    if await has_inheritance_children(conn, quote_qualified(table.schema, table.name)):
         raise PgError(FEATURE_NOT_SUPPORTED, f'SELECT ... FROM ONLY "{table.name}" together with server-side code '
                       "that reads distributed tables is not supported: the code's loopback reads the table "
                       "with its inheritance children",

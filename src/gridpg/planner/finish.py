@@ -6,7 +6,7 @@ for big tables."""
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from pglast import ast
@@ -74,11 +74,11 @@ def typed_attribute_rows(final_sql: str, gather: Sequence[GatherTable], shapes: 
         return final_sql
     stmt = parse_sql(final_sql)[0].stmt
     copies: dict[str, list[ast.RangeVar]] = {}  # exposed name -> its copies' references
-    for node in _ast_nodes(stmt, ast.RangeVar):
+    for node in sqlparse.ast_nodes(stmt, ast.RangeVar):
         if node.relname in by_temp:
             copies.setdefault(node.alias.aliasname if node.alias else node.relname, []).append(node)
     typed: dict[int, ast.RangeVar] = {}
-    for ref in _ast_nodes(stmt, ast.ColumnRef):
+    for ref in sqlparse.ast_nodes(stmt, ast.ColumnRef):
         fields = ref.fields or ()
         if len(fields) != 2 or not all(isinstance(f, ast.String) for f in fields):
             continue
@@ -92,17 +92,6 @@ def typed_attribute_rows(final_sql: str, gather: Sequence[GatherTable], shapes: 
         table = by_temp[node.relname]
         replacements.append((location, end, _typed_rows(final_sql[location:end], table.schema, table.name)))
     return splice(final_sql, replacements)
-
-
-def _ast_nodes(root: Any, kind: type) -> Iterator[Any]:
-    if isinstance(root, (tuple, list)):
-        for item in root:
-            yield from _ast_nodes(item, kind)
-    elif isinstance(root, ast.Node):
-        if isinstance(root, kind):
-            yield root
-        for attr in root:
-            yield from _ast_nodes(getattr(root, attr), kind)
 
 
 def _whole_row_names(sql: str) -> set[str]:

@@ -15,7 +15,7 @@ This module must not do I/O: the caller passes each alias's table and column nam
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+from collections.abc import Mapping
 from collections.abc import Set as AbstractSet
 from typing import Any
 
@@ -35,13 +35,13 @@ def typed_whole_rows(sql: str, tables: Mapping[str, tuple[str, str]], columns: M
         return sql
     stmt = sqlparse.parse_sql(sql)[0].stmt
     every_column = set().union(*columns.values()) if columns else set()
-    unnamed = {id(t.val) for t in _nodes(stmt, ast.ResTarget) if t.name is None and isinstance(t.val, ast.ColumnRef)}
+    unnamed = {id(t.val) for t in sqlparse.ast_nodes(stmt, ast.ResTarget) if t.name is None and isinstance(t.val, ast.ColumnRef)}
     # `h.*` expands to columns in a select list and in ROW(...): a whole row elsewhere
-    expanded = {id(t.val) for t in _nodes(stmt, ast.ResTarget)} | {
-        id(a) for r in _nodes(stmt, ast.RowExpr) for a in r.args or ()}
+    expanded = {id(t.val) for t in sqlparse.ast_nodes(stmt, ast.ResTarget)} | {
+        id(a) for r in sqlparse.ast_nodes(stmt, ast.RowExpr) for a in r.args or ()}
     tokens = sqlparse.tokens(sql)
     replacements = []
-    for ref in _nodes(stmt, ast.ColumnRef):
+    for ref in sqlparse.ast_nodes(stmt, ast.ColumnRef):
         fields = ref.fields or ()
         if not fields or not isinstance(fields[0], ast.String) or fields[0].sval not in tables or ref.location is None:
             continue
@@ -71,7 +71,7 @@ def _table_type_names(stmt: Any, tokens: list[Any], tables: Mapping[str, tuple[s
     for schema, name in tables.values():
         by_name.setdefault(name, set()).add((schema, name))
     out = []
-    for node in _nodes(stmt, ast.TypeName):
+    for node in sqlparse.ast_nodes(stmt, ast.TypeName):
         names = node.names or ()
         if len(names) != 1 or not isinstance(names[0], ast.String) or node.location is None:
             continue
@@ -84,7 +84,7 @@ def _table_type_names(stmt: Any, tokens: list[Any], tables: Mapping[str, tuple[s
 def only_locations(sql: str) -> set[int]:
     """Locations of the relations the statement reads with ONLY."""
     stmt = sqlparse.parse_sql(sql)[0].stmt
-    return {r.location for r in _nodes(stmt, ast.RangeVar) if not r.inh}
+    return {r.location for r in sqlparse.ast_nodes(stmt, ast.RangeVar) if not r.inh}
 
 
 def _token_end(tokens: list[Any], location: int, skip: int) -> int:
@@ -93,14 +93,3 @@ def _token_end(tokens: list[Any], location: int, skip: int) -> int:
         if tok.start == location:
             return int(tokens[i + skip].end) + 1
     raise ValueError(f"no token at {location}")
-
-
-def _nodes(root: Any, kind: type) -> Iterator[Any]:
-    if isinstance(root, (tuple, list)):
-        for item in root:
-            yield from _nodes(item, kind)
-    elif isinstance(root, ast.Node):
-        if isinstance(root, kind):
-            yield root
-        for attr in root:
-            yield from _nodes(getattr(root, attr), kind)

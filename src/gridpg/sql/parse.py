@@ -10,10 +10,12 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
 
+from pglast import ast
 from pglast import parser as pgparser
 from pglast.stream import RawStream
 from pglast.visitors import Visitor
@@ -663,6 +665,19 @@ def set_config_use(sql: str) -> SetConfigUse | None:
                           hint="call it alone: SELECT set_config(name, value, is_local), with any "
                                "expression as its value")
     return SetConfigUse(found, False)
+
+
+def ast_nodes(root: Any, kind: type) -> Iterator[Any]:
+    """Every `kind` node of a pglast AST (a node, or a tuple or list of them), depth first:
+    `nodes_of` for the parsed tree's objects rather than its JSON form."""
+    if isinstance(root, (tuple, list)):
+        for item in root:
+            yield from ast_nodes(item, kind)
+    elif isinstance(root, ast.Node):
+        if isinstance(root, kind):
+            yield root
+        for attr in root:
+            yield from ast_nodes(getattr(root, attr), kind)
 
 
 def nodes_of(node: Any, kind: str) -> Any:
