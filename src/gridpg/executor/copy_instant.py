@@ -36,8 +36,8 @@ def timed_columns(columns: Sequence[TableColumn], given: list[str], user_volatil
     REPLICATION table refuses it: planner/replicas.py)."""
     from gridpg.planner.replicas import diverging_default
 
-    return [c for c in columns if c.default and not c.sequence and not c.generated and c.name not in given
-            and xact_time.mentions_time(c.default) and not diverging_default(c.default, user_volatile)]
+    return [c for c in columns if c.has_time_default and not c.generated and c.name not in given
+            and not diverging_default(c.default or "", user_volatile)]
 
 
 def should_fill(dispatcher: Dispatcher, groups: int) -> bool:

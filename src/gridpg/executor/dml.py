@@ -62,6 +62,12 @@ class TableColumn:
     primary_key: bool = False  # a column of the table's primary key
     generated: str = ""  # pg_attribute.attgenerated: '' | 's' (stored) | 'v' (virtual)
 
+    @property
+    def has_time_default(self) -> bool:
+        """Its default reads the transaction's time (now(), CURRENT_DATE, ...): where the
+        coordinator pins it to the statement's instant (sql/xact_time.py), not a node."""
+        return bool(self.default) and not self.sequence and xact_time.mentions_time(self.default or "")
+
 
 # -- INSERT ----------------------------------------------------------------------------
 
@@ -208,7 +214,7 @@ async def _pin_time_defaults(dispatcher: Dispatcher, request: ExecRequest, tree:
     CURRENT_TIMESTAMP, ...) given the transaction's instant explicitly: each datanode would
     evaluate the default with its own transaction start (sql/xact_time.py)."""
     columns = await dispatcher.coord.table_columns(dispatcher.runner, target)
-    timed = [c for c in columns if c.default and not c.sequence and xact_time.mentions_time(c.default)]
+    timed = [c for c in columns if c.has_time_default]
     special = xact_time.may_mention_time(request.sql)
     if not timed and not special:
         return None
@@ -244,7 +250,7 @@ async def prepared_insert_spec(dispatcher: Dispatcher, sql: str, tree: dict[str,
     by_name = {c.name: c for c in columns}
     if any(c.sequence and c.name not in shape.cols for c in columns):
         return None  # a serial column to fill from the GTM
-    if any(c.default and not c.sequence and xact_time.mentions_time(c.default) for c in columns):
+    if any(c.has_time_default for c in columns):
         return None  # a default of the transaction's time (_pin_time_defaults)
     if target.method == "hash" and returns_system_columns(body):
         return None  # sent to the shard table (_leaves_for_system_columns)
@@ -1106,8 +1112,7 @@ async def _time_defaults_left(dispatcher: Dispatcher, columns: list[TableColumn]
     the staging INSERT, or each node evaluates them with its own start, apart from the
     instant its trigger functions and the statement's own now() read (an INSERT ... SELECT
     with RETURNING or ON CONFLICT, which `xact_time.pin_insert_defaults` leaves; h-refuse25)."""
-    timed = [c for c in columns if c.default and not c.sequence and c.name not in given
-             and xact_time.mentions_time(c.default)]
+    timed = [c for c in columns if c.has_time_default and c.name not in given]
     if not timed:
         return {}
     await dispatcher.runner.txn.read_block_instant(dispatcher.coord.catalog_node)

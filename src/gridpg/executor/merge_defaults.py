@@ -220,8 +220,7 @@ async def pin_insert_time_defaults(dispatcher: Dispatcher, sql: str) -> str:
     columns = await dispatcher.coord.table_columns(dispatcher.runner, target)
     names = [c.name for c in columns if not c.generated]
     left, _ = _defaulted_columns(body, names)
-    timed = [c for c in columns if c.name in left and c.default and not c.sequence and not c.generated
-             and xact_time.mentions_time(c.default)]
+    timed = [c for c in columns if c.name in left and c.has_time_default and not c.generated]
     if not timed:
         return sql
     txn = dispatcher.runner.txn

@@ -51,8 +51,7 @@ async def pin_update_time_defaults(dispatcher: Dispatcher, sql: str) -> str:
         timed = dict(await temp_defaults.timed_defaults(dispatcher, body.get("relation") or {}))
     else:
         columns = await dispatcher.coord.table_columns(dispatcher.runner, target)
-        timed = {c.name: c.default for c in columns
-                 if c.default and not c.sequence and xact_time.mentions_time(c.default)}
+        timed = {c.name: c.default for c in columns if c.has_time_default}
     items = [(name, location) for name, location in items if name in timed]
     if not items:
         return sql
