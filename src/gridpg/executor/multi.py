@@ -786,21 +786,19 @@ async def inline_params(dispatcher: Dispatcher, request: ExecRequest, sql: str) 
     """Replace $n by typed literals (multi-step plans cannot bind parameters)."""
     if request.simple or not request.params or "$" not in sql:
         return sql
-    from gridpg.sql.parse import tokens
+    from gridpg.sql.parse import param_spans
 
     oids, _ = await dispatcher.describe(request.sql, request.param_oids)
     type_names = await dispatcher.coord.type_names(oids, dispatcher=dispatcher)
     texts = await params_as_text(dispatcher, request, oids)
     replacements = []
-    for tok in tokens(sql):
-        if tok.name == "PARAM":
-            index = int(sql[tok.start + 1 : tok.end + 1]) - 1
-            if index >= len(texts):
-                continue
-            literal = quote_literal(texts[index])
-            if index < len(type_names) and type_names[index]:
-                literal = f"CAST({literal} AS {type_names[index]})"
-            replacements.append((tok.start, tok.end + 1, literal))
+    for start, end, index in param_spans(sql):
+        if index >= len(texts):
+            continue
+        literal = quote_literal(texts[index])
+        if index < len(type_names) and type_names[index]:
+            literal = f"CAST({literal} AS {type_names[index]})"
+        replacements.append((start, end, literal))
     return splice(sql, replacements)
 
 

@@ -199,14 +199,11 @@ def inline_params(sql: str, params: list[bytes | None]) -> str:
     """`$n` replaced by the text value as a literal (untyped, as an unspecified parameter
     is), found by PostgreSQL's scanner (whose offsets count characters); NULL for NULL."""
     out, last = [], 0
-    for tok in sqlparse.tokens(sql):
-        if tok.name != "PARAM":
-            continue
-        number = int(sql[tok.start + 1: tok.end + 1])
-        value = params[number - 1] if number <= len(params) else None
-        out.append(sql[last:tok.start])
+    for start, end, index in sqlparse.param_spans(sql):
+        value = params[index] if index < len(params) else None
+        out.append(sql[last:start])
         out.append("NULL" if value is None else quote_literal(value.decode()))
-        last = tok.end + 1
+        last = end
     out.append(sql[last:])
     return "".join(out)
 

@@ -151,14 +151,11 @@ def inline_params(sql: str, texts: list[str | None], type_names: list[str],
     has no bound parameters; EXECUTE with values of the user's own types); those at the
     offsets `unnamed` (output columns without a name) keep PostgreSQL's `?column?`."""
     replacements = []
-    for tok in sqlparse.tokens(sql):
-        if tok.name != "PARAM":
-            continue
-        index = int(sql[tok.start + 1 : tok.end + 1]) - 1
+    for start, end, index in sqlparse.param_spans(sql):
         value = texts[index] if index < len(texts) else None
         literal = "NULL" if value is None else quote_literal(value)
-        label = ' AS "?column?"' if tok.start in unnamed else ""
-        replacements.append((tok.start, tok.end + 1, f"CAST({literal} AS {type_names[index]}){label}"))
+        label = ' AS "?column?"' if start in unnamed else ""
+        replacements.append((start, end, f"CAST({literal} AS {type_names[index]}){label}"))
     return splice(sql, replacements)
 
 
@@ -228,19 +225,18 @@ def execute_as_statement(sql: str, name: str, statement_sql: str, type_names: li
     if len(args) != len(type_names):
         raise PgError(SYNTAX_ERROR, f'wrong number of parameters for prepared statement "{name}"',
                       detail=f"Expected {len(type_names)} parameters but got {len(args)}.")
-    params = [tok for tok in sqlparse.tokens(statement_sql) if tok.name == "PARAM"]
-    uses = Counter(int(statement_sql[t.start + 1:t.end + 1]) - 1 for t in params)
+    params = sqlparse.param_spans(statement_sql)
+    uses = Counter(index for _, _, index in params)
     for index, arg in enumerate(args):
         if uses[index] > 1 and _is_evaluated(arg):
             raise PgError(FEATURE_NOT_SUPPORTED, f'EXECUTE of prepared statement "{name}" inside server-side '
                           f"code with argument {index + 1} computed by a function or subquery is not supported",
                           hint="Pass the argument's value, or compute it into a variable first.")
     replacements = []
-    for tok in params:
-        index = int(statement_sql[tok.start + 1:tok.end + 1]) - 1
+    for start, end, index in params:
         if index >= len(args):
             raise PgError("42P02", f"there is no parameter ${index + 1}")
-        replacements.append((tok.start, tok.end + 1, f"CAST(({args[index]}) AS {type_names[index]})"))
+        replacements.append((start, end, f"CAST(({args[index]}) AS {type_names[index]})"))
     return sql[:span.start] + splice(statement_sql, replacements) + sql[span.end:]
 
 

@@ -251,6 +251,13 @@ def tokens(sql: str) -> list[Any]:
     return list(_tokens_cached(sql))
 
 
+def param_spans(sql: str) -> list[tuple[int, int, int]]:
+    """Each `$n` of `sql`, as PostgreSQL's scanner finds it (never inside a string or a
+    comment): its start, its end (exclusive) and n - 1, the index of its value."""
+    return [(tok.start, tok.end + 1, int(sql[tok.start + 1:tok.end + 1]) - 1)
+            for tok in _tokens_cached(sql) if tok.name == "PARAM"]
+
+
 _COMMENT_TOKENS = frozenset(("SQL_COMMENT", "C_COMMENT"))
 
 
