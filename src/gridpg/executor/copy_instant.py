@@ -100,14 +100,14 @@ async def filled(source: AsyncIterator[bytes], fields: list[bytes], form: CopyFo
     from gridpg.executor import copyfill
 
     if form.fmt == "binary":
-        split = copyfill._BinaryRecords([])
+        split = copyfill.BinaryRecords([])
         extra = b"".join(fields)
         async for chunk in source:
             yield _binary(split.feed(chunk), split.header, len(fields), extra)
         yield split.trailer()
         return
     suffix = b"".join(form.delimiter + f for f in fields)
-    records = copyfill._TextRecords(form)
+    records = copyfill.TextRecords(form)
     slow = (b"\r", b"\\.") + ((form.quote,) if form.fmt == "csv" else ())
     async for chunk in source:
         data = records.pending + chunk

@@ -9,7 +9,9 @@ be routed before it had a value ("no partition of relation found for row").
 The client's bytes are cut into whole records (text: lines; csv: lines joined while a
 quoted field is open, the router's rule; binary: tuples), each record gets the values of
 the missing columns (text/csv: delimiter + the number; binary: the field in its integer
-type's width) and the node's COPY statement names those columns last.
+type's width) and the node's COPY statement names those columns last. `TextRecords` and
+`BinaryRecords` also cut the data for executor/copy_instant.py, which appends one instant
+to every record the same way.
 """
 
 from __future__ import annotations
@@ -74,7 +76,7 @@ async def filled(source: AsyncIterator[bytes], fill: list[TableColumn], form: Co
         return [await next_values(dispatcher, c.sequence or "", count) for c in fill] if count else []
 
     delimiter = form.delimiter
-    split: _TextRecords | _BinaryRecords = _BinaryRecords(fill) if form.fmt == "binary" else _TextRecords(form)
+    split: TextRecords | BinaryRecords = BinaryRecords(fill) if form.fmt == "binary" else TextRecords(form)
     async for chunk in source:
         records = split.feed(chunk)
         yield split.render(records, await values(split.count(records)), delimiter)
@@ -86,7 +88,7 @@ async def filled(source: AsyncIterator[bytes], fill: list[TableColumn], form: Co
         yield tail
 
 
-class _TextRecords:
+class TextRecords:
     """Whole records of text or csv COPY data (the end marker `\\.` ends the data)."""
 
     def __init__(self, form: CopyFormat) -> None:
@@ -145,7 +147,7 @@ class _TextRecords:
         return b""
 
 
-class _BinaryRecords:
+class BinaryRecords:
     """Whole tuples of binary COPY data; the header passes first, the trailer last."""
 
     def __init__(self, fill: list[TableColumn]) -> None:
