@@ -71,6 +71,7 @@ def test_bad_startup_length(length: int) -> None:
     with pytest.raises(ProtocolViolation) as info:
         reader.next_startup()
     assert info.value.sqlstate == "08P01"
+    assert info.value.unanswered  # PostgreSQL's COMMERROR: logged, the connection closed, nothing sent
 
 
 def test_incomplete_startup_waits() -> None:

@@ -237,7 +237,10 @@ class Session:
         except ClientClosed:
             pass
         except ProtocolViolation as exc:
-            await self._send_fatal(PgError(exc.sqlstate, str(exc), severity="FATAL"))
+            if exc.unanswered:
+                log.info("connection closed: %s", exc)
+            else:
+                await self._send_fatal(PgError(exc.sqlstate, str(exc), severity="FATAL"))
         except PgError as exc:
             await self._send_fatal(exc)
         except (ConnectionError, asyncio.IncompleteReadError):

@@ -26,11 +26,16 @@ _HDR = struct.Struct("!ci")
 
 
 class ProtocolViolation(Exception):
-    """The peer broke the protocol; `sqlstate` says how (08P01 unless stated)."""
+    """The peer broke the protocol; `sqlstate` says how (08P01 unless stated). `unanswered`:
+    the connection is closed without an ErrorResponse, only logged (PostgreSQL's COMMERROR),
+    as PostgreSQL does for a startup packet of impossible length: those bytes are not a
+    client speaking the protocol (a client that sent Terminate before its startup packet,
+    as node-postgres does when a connection is ended while it opens, or a port scanner)."""
 
-    def __init__(self, message: str, sqlstate: str = "08P01") -> None:
+    def __init__(self, message: str, sqlstate: str = "08P01", unanswered: bool = False) -> None:
         super().__init__(message)
         self.sqlstate = sqlstate
+        self.unanswered = unanswered
 
 
 class FrameReader:
@@ -67,7 +72,7 @@ class FrameReader:
             return None
         (length,) = _I32.unpack_from(buf, pos)
         if length < 8 or length > MAX_STARTUP_PACKET:
-            raise ProtocolViolation(f"invalid startup packet length {length}")
+            raise ProtocolViolation(f"invalid length of startup packet ({length})", unanswered=True)
         if len(buf) - pos < length:
             return None
         packet = bytes(buf[pos + 4 : pos + length])
