@@ -104,11 +104,12 @@ class Dispatcher:
             instant = None
             if request.portal is not None and request.portal.cursor is not None:
                 conn = request.portal.cursor
-                conn.send(codec.build_execute(request.portal.name and "gp_" + request.portal.name or "", request.max_rows) + codec.FLUSH)
+                # (the piece after a PortalSuspended: the node's portal, named as it was bound)
+                conn.send(codec.build_execute(relay.portal_name(request.portal.name), request.max_rows) + codec.FLUSH)
             else:
                 portal_name = ""
                 if request.max_rows and request.portal is not None:
-                    portal_name = "gp_" + (request.portal.name or "unnamed")
+                    portal_name = relay.portal_name(request.portal.name)
                 # The client's Sync already waits in our buffer: send the node's with this.
                 sync_now = (not request.max_rows and node not in self.runner.pending_sync
                             and self.session.frames.peek_type() == 0x53)
@@ -291,9 +292,14 @@ class Dispatcher:
         # objects: such an answer is that block's alone (after a ROLLBACK, a type OID it
         # named was sent to the datanodes: XX000 "cache lookup failed for type"; the same
         # INSERT in another session took it too), and an answer cached before its DDL may
-        # be stale in it (a column's new type).
+        # be stale in it (a column's new type). A session holding its own catalog connection
+        # (temp tables, temp types and functions: pg_temp comes first in its search path)
+        # describes there, and its answer is its own too: a temp table test_type(col bigint)
+        # was described as the int4 column of another session's dropped test_type, and a
+        # client read the bigint through int4's parser (node-postgres: a Number, its low
+        # digits lost).
         own = txn.participants.get(node)
-        private = own is not None and own.wrote
+        private = (own is not None and own.wrote) or node in txn.pinned
         cached = None if private else self.coord.describe_cache.get(key)
         if cached is not None:
             return cached

@@ -529,7 +529,7 @@ class NodePortals:
         txn = dispatcher.runner.txn
         conns = [await txn.connection(g, wants_block=False) for g in groups]
         request = await _with_unused_param_types(dispatcher, request, [plan.fragments[0].sql])
-        name = "gp_" + (request.portal.name or "unnamed")
+        name = relay.portal_name(request.portal.name)
 
         def start() -> None:
             for conn in conns:
@@ -551,7 +551,7 @@ class NodePortals:
         """Bind the portal on every node (the first one executed at once), serve the first piece."""
         assert request.portal is not None
         request = await _with_unused_param_types(dispatcher, request, sql_by_group.values())
-        name = "gp_" + (request.portal.name or "unnamed")
+        name = relay.portal_name(request.portal.name)
 
         def start() -> None:
             for index, (group, conn) in enumerate(zip(groups, conns)):

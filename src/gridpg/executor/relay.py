@@ -67,6 +67,14 @@ def statement_name(sql: str, param_oids: list[int] | tuple[int, ...] = ()) -> st
 _NAMES: dict[tuple[str, tuple[int, ...]], str] = {}
 
 
+def portal_name(client_portal: str) -> str:
+    """The node-side name of a client's portal executed in pieces (Execute with a row
+    limit): named, as the client's unnamed portal would be dropped by any other statement
+    the coordinator sends the node on that connection. Every Execute of the portal, the
+    first and each one after a PortalSuspended, must name this one."""
+    return "gp_" + (client_portal or "unnamed")
+
+
 def start_extended(
     conn: BackendConnection, sql: str, param_oids: list[int], params: list[bytes | None],
     param_formats: list[int], result_formats: list[int], max_rows: int, portal: str = "",
