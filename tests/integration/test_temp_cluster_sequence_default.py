@@ -34,5 +34,17 @@ def test_temp_default_of_a_cluster_sequence_is_refused(gridpg_cluster: Cluster, 
         conn.execute("INSERT INTO own (note) VALUES ('x')")
         assert conn.execute("SELECT array_agg(no ORDER BY no) FROM drafts").fetchone() == ([7, 8],)
         assert conn.execute("SELECT nextval('numbers')").fetchone() == (2,)
+        # What the INSERTs learnt of a temp table's defaults is forgotten when they change
+        # (SessionTemps.memo): the DEFAULT given to `own` later, or taken back by ROLLBACK.
+        conn.execute("ALTER TABLE own ALTER COLUMN no SET DEFAULT nextval('numbers')")
+        with pytest.raises(psycopg.errors.FeatureNotSupported):
+            conn.execute("INSERT INTO own (note) VALUES ('y')")
+        conn.execute("ALTER TABLE own ALTER COLUMN no SET DEFAULT 100")
+        conn.execute("INSERT INTO own (note) VALUES ('z')")
+        conn.execute("BEGIN")
+        conn.execute("ALTER TABLE own ALTER COLUMN no SET DEFAULT nextval('numbers')")
+        conn.execute("ROLLBACK")
+        conn.execute("INSERT INTO own (note) VALUES ('w')")
+        assert conn.execute("SELECT array_agg(no ORDER BY note) FROM own").fetchone() == ([100, 1, 100],)
         conn.execute("DISCARD TEMP")
         conn.execute(f'DROP SCHEMA "{schema}" CASCADE')

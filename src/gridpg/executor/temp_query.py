@@ -308,9 +308,12 @@ async def _ensure_no_cluster_sequence_default(dispatcher: Dispatcher, tree: dict
         return
     if kind == "UpdateStmt" and not analyze.has_node(tree, "SetToDefault"):
         return
-    conn = await dispatcher.runner.txn.connection(dispatcher.coord.catalog_node, wants_block=False)
-    qualified = f"pg_temp.{quote_ident(name)}"
-    rows = await conn.query(_CLUSTER_SEQUENCE_DEFAULTS.format(name=quote_literal(qualified)))
+    memo, key = dispatcher.runner.temps.memo, ("cluster sequence defaults", name)
+    rows = memo.get(key)
+    if rows is None:  # (kept until a statement may change the session's temp objects)
+        conn = await dispatcher.runner.txn.connection(dispatcher.coord.catalog_node, wants_block=False)
+        qualified = f"pg_temp.{quote_ident(name)}"
+        rows = memo[key] = await conn.query(_CLUSTER_SEQUENCE_DEFAULTS.format(name=quote_literal(qualified)))
     if not rows:
         return
     given = _given_columns(kind, body)

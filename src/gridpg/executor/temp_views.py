@@ -48,10 +48,14 @@ async def inline(dispatcher: Dispatcher, sql: str, catalog: CatalogView, session
     if kind not in _READING or not any(
             tempnames.shadows(path, r.schema, r.name) for r in analyze.relations(tree)):
         return None
-    conn = await dispatcher.runner.txn.connection(dispatcher.coord.catalog_node, wants_block=False)
-    await conn.settle()
-    views = {str(name): (sqlparse.repair_view_definition(str(definition).strip().rstrip(";")), json.loads(columns))
-             for name, definition, columns in await conn.query(_VIEWS_SQL)}
+    memo = dispatcher.runner.temps.memo
+    views = memo.get("temp views")
+    if views is None:  # (kept until a statement may change the session's temp objects)
+        conn = await dispatcher.runner.txn.connection(dispatcher.coord.catalog_node, wants_block=False)
+        await conn.settle()
+        views = memo["temp views"] = {
+            str(name): (sqlparse.repair_view_definition(str(definition).strip().rstrip(";")), json.loads(columns))
+            for name, definition, columns in await conn.query(_VIEWS_SQL)}
     if not views:
         return None
     calling = {name for name, (definition, _) in views.items()

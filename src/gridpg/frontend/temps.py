@@ -39,12 +39,22 @@ class SessionTemps:
     def __init__(self, runner: StatementRunner) -> None:
         self.runner = runner
         self.names: frozenset[str] = frozenset()
+        # What statements read about the session's temp objects on the catalog connection
+        # (their views' definitions, their defaults' sequences), kept until a statement may
+        # have changed them: each INSERT into a temp table asked twice more (three round
+        # trips for one row).
+        self.memo: dict[object, object] = {}
         self._stale = False
         self._forget_routines_after = False
         self.ddl_in_block = False  # DDL on temp objects in the open transaction block
 
+    def _mark_stale(self) -> None:
+        self._stale = True
+        self.memo.clear()
+
     def set_names(self, names: frozenset[str]) -> None:
         """The session's temp relation names (routed plans depend on them)."""
+        self.memo.clear()
         if names != self.names:
             self.names = names
             self.runner.invalidate_cycles()
@@ -67,12 +77,12 @@ class SessionTemps:
             await self.refresh()
         if _TEMP_WORD.search(sql) and creates_temp(sql):
             self.runner.txn.pin(self.node)
-            self._stale = True
+            self._mark_stale()
             self._forget_routines_after = True
         elif _HOLD_WORD.search(sql) and declares_holdable_cursor(sql):
             self.runner.txn.pin(self.node)  # the cursor outlives the transaction on it
         elif self.pinned and not _PLAIN_DML.match(sql):
-            self._stale = True  # DDL, DISCARD, DO, CALL...: may create or drop temp relations
+            self._mark_stale()  # DDL, DISCARD, DO, CALL...: may create or drop temp relations
             self._forget_routines_after = True
         elif not getattr(self.runner, "is_loopback", False) and await self._runs_temp_code(sql):
             # `SELECT make_scratch()`, a DO block: code creating temp tables runs on this
@@ -80,7 +90,7 @@ class SessionTemps:
             # session that took it and were gone for this one (42P01), silently shadowing
             # nothing the planner knew of
             self.runner.txn.pin(self.node)
-            self._stale = True
+            self._mark_stale()
 
     async def _runs_temp_code(self, sql: str) -> bool:
         coord = self.runner.coord
@@ -91,7 +101,7 @@ class SessionTemps:
     def transaction_ended(self) -> None:
         """ON COMMIT DROP, and rolled-back CREATEs, change the names at a transaction's end."""
         if self.pinned:
-            self._stale = True
+            self._mark_stale()
         if self.ddl_in_block:  # committed (seen by all) or rolled back: read them again
             self.ddl_in_block = False
             self._forget_routines_after = True
@@ -129,7 +139,7 @@ class SessionTemps:
         txn = self.runner.txn
         if txn.in_block:  # rolled back, the tables come back: they stay on this connection
             await (await txn.connection(self.node, wants_block=False)).simple_query("DISCARD TEMP")
-            self._stale = True
+            self._mark_stale()
             return
         txn.unpin(self.node)  # closing the connection drops the temp tables
         self.set_names(frozenset())
