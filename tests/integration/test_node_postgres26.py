@@ -123,3 +123,35 @@ def test_terminate_before_startup_closes_without_an_answer(gridpg_cluster: Clust
     assert answer(str(gridpg.get("host", "127.0.0.1")), int(gridpg.get("port", 5432))) == b""
     with psycopg.connect(gridpg_cluster.dsn(0), autocommit=True) as conn:  # the coordinator serves on
         assert conn.execute("SELECT 1").fetchone() == (1,)
+
+
+def test_named_parse_refused_at_parse(gridpg_cluster: Cluster, plain_pg: str) -> None:
+    """PostgreSQL analyses a statement at Parse: an unknown type or table is refused before
+    any ParseComplete. node-postgres (and pgjdbc) remember a named statement as prepared
+    once its ParseComplete came, and then refuse, in the client, to prepare the name again
+    with another text."""
+
+    def answers(dsn: str, password: str) -> list[list[str]]:
+        where, _ = _where(dsn)
+        wire = _Wire(where, password)
+        out = []
+        try:
+            for sql in ("SELECT $1::nonexistent_type_26", "SELECT $1::int FROM nonexistent_table_26",
+                        "SELECT $1::int AS n"):
+                wire.sock.sendall(codec.build_parse("s26", sql, []) + codec.build_bind("", "s26", [0], [b"1"], [])
+                                  + codec.build_execute("") + codec.SYNC)
+                seen = []
+                while True:
+                    kind, payload = wire.recv()
+                    if kind == 0x5A:
+                        break
+                    seen.append("error " + codec.parse_error_fields(payload).get("C", "") if kind == 0x45
+                                else chr(kind))
+                out.append(seen)
+        finally:
+            wire.sock.close()
+        return out
+
+    expected = answers(plain_pg, _where(plain_pg)[1])
+    assert expected == [["error 42704"], ["error 42P01"], ["1", "2", "D", "C"]]
+    assert answers(gridpg_cluster.dsn(0), gridpg_cluster.password()) == expected

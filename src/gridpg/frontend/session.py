@@ -39,6 +39,7 @@ from gridpg.frontend.session_settings import timeout_ms
 from gridpg.gtm.protocol import GtmUnavailable
 from gridpg.pgwire import codec
 from gridpg.pgwire.codec import ProtocolViolation
+from gridpg.planner.prepared import first_keyword
 from gridpg.sql import long_names
 from gridpg.sql import parse as sqlparse
 from gridpg.txn.transaction import TxnState
@@ -50,6 +51,11 @@ if TYPE_CHECKING:
     from gridpg.frontend.statements import StatementRunner
 
 log = logging.getLogger("gridpg.session")
+
+# Statements whose named Parse is analysed on the catalog server before ParseComplete
+# (`on_parse`): the queries and writes a client prepares; utility statements (and gridpg's
+# own, DISTRIBUTE BY, EXECUTE DIRECT) stay as they were, checked when they run.
+_ANALYZED_AT_PARSE = frozenset(("select", "insert", "update", "delete", "with", "values", "table", "merge"))
 
 # Session.plan_cycle's answer: the form to send, its node group, the client's description
 # and the client's Bind after its two names.
@@ -604,7 +610,15 @@ class Session:
         self.say_truncations(sql)
         sql = sqlparse.spell_out_table_queries(sql) if sqlparse.may_hold_table(sql) else sql
         sql = sqlparse.line_comment_ended(sql)
-        self.statements[parsed.name] = PreparedStatement(parsed.name, sql, parsed.param_oids)
+        statement = PreparedStatement(parsed.name, sql, parsed.param_oids)
+        if parsed.name and first_keyword(sql) in _ANALYZED_AT_PARSE:
+            # PostgreSQL analyses a statement at Parse: an unknown table, column, type or
+            # function is refused there, not at Bind. Clients remember a named statement
+            # as prepared once its ParseComplete came (node-postgres, pgjdbc), and then
+            # refuse to prepare the name again with another text. (The description is
+            # kept, and cached for other sessions: a Describe or Bind after it costs nothing.)
+            await self.runner.describe(statement)
+        self.statements[parsed.name] = statement
         self.send(codec.PARSE_COMPLETE)
 
     async def on_bind(self, payload: bytes) -> None:
