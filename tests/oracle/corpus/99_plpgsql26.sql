@@ -1,0 +1,68 @@
+/*
+Server-side code over a distributed inheritance tree (h-plpgsql26): `FROM ONLY parent`,
+`UPDATE ONLY`, `DELETE FROM ONLY` inside PL/pgSQL functions, SQL functions, dynamic SQL and
+DO blocks read and write the parent's own rows, and the same statements without ONLY the
+children's too. Through the loopback, postgres_fdw's statements carried no ONLY: the
+children's rows were read and written silently (sql/shadow_only.py). Also a child added and
+one dropped after the code first ran (the shadow is made again), and joins.
+*/
+
+CREATE TABLE inh_parent (id int, v text) DISTRIBUTE BY HASH (id);
+CREATE TABLE inh_kid (extra int) INHERITS (inh_parent);
+CREATE TABLE inh_other (id int, w text) DISTRIBUTE BY HASH (id);
+INSERT INTO inh_parent VALUES (1, 'p1'), (2, 'p2');
+INSERT INTO inh_kid VALUES (3, 'k3', 30), (4, 'k4', 40);
+INSERT INTO inh_other VALUES (1, 'o1'), (3, 'o3');
+
+CREATE FUNCTION inh_only_pl() RETURNS SETOF text LANGUAGE plpgsql AS $$ BEGIN RETURN QUERY SELECT v FROM ONLY inh_parent ORDER BY id; END $$;
+CREATE FUNCTION inh_all_pl() RETURNS SETOF text LANGUAGE plpgsql AS $$ BEGIN RETURN QUERY SELECT v FROM inh_parent ORDER BY id; END $$;
+CREATE FUNCTION inh_only_sql() RETURNS SETOF text LANGUAGE sql AS $$ SELECT v FROM ONLY inh_parent ORDER BY id $$;
+CREATE FUNCTION inh_all_sql() RETURNS bigint LANGUAGE sql AS $$ SELECT count(*) FROM inh_parent $$;
+CREATE FUNCTION inh_only_count() RETURNS bigint LANGUAGE plpgsql AS $$ DECLARE n bigint; BEGIN SELECT count(*) INTO n FROM ONLY inh_parent; RETURN n; END $$;
+CREATE FUNCTION inh_only_dynamic() RETURNS bigint LANGUAGE plpgsql AS $$ DECLARE n bigint; BEGIN EXECUTE 'SELECT count(*) FROM ONLY inh_parent WHERE id > $1' INTO n USING 0; RETURN n; END $$;
+CREATE FUNCTION inh_only_join() RETURNS SETOF text LANGUAGE plpgsql AS $$ BEGIN RETURN QUERY SELECT p.v || '/' || o.w FROM ONLY inh_parent p JOIN inh_other o ON o.id = p.id ORDER BY 1; END $$;
+CREATE FUNCTION inh_all_join() RETURNS SETOF text LANGUAGE plpgsql AS $$ BEGIN RETURN QUERY SELECT p.v || '/' || o.w FROM inh_parent p JOIN inh_other o ON o.id = p.id ORDER BY 1; END $$;
+CREATE FUNCTION inh_only_update(suffix text) RETURNS bigint LANGUAGE plpgsql AS $$ DECLARE n bigint; BEGIN UPDATE ONLY inh_parent SET v = v || suffix; GET DIAGNOSTICS n = ROW_COUNT; RETURN n; END $$;
+CREATE FUNCTION inh_all_update(suffix text) RETURNS bigint LANGUAGE plpgsql AS $$ DECLARE n bigint; BEGIN UPDATE inh_parent SET v = v || suffix WHERE id > 1; GET DIAGNOSTICS n = ROW_COUNT; RETURN n; END $$;
+CREATE FUNCTION inh_only_delete(k int) RETURNS bigint LANGUAGE plpgsql AS $$ DECLARE n bigint; BEGIN DELETE FROM ONLY inh_parent WHERE id >= k; GET DIAGNOSTICS n = ROW_COUNT; RETURN n; END $$;
+CREATE FUNCTION inh_all_delete(k int) RETURNS bigint LANGUAGE plpgsql AS $$ DECLARE n bigint; BEGIN DELETE FROM inh_parent WHERE id >= k; GET DIAGNOSTICS n = ROW_COUNT; RETURN n; END $$;
+CREATE FUNCTION inh_insert(k int) RETURNS void LANGUAGE plpgsql AS $$ BEGIN INSERT INTO inh_parent VALUES (k, 'new' || k); END $$;
+
+SELECT * FROM inh_only_pl();
+SELECT * FROM inh_all_pl();
+SELECT * FROM inh_only_sql();
+SELECT inh_all_sql();
+SELECT inh_only_count();
+SELECT inh_only_dynamic();
+SELECT * FROM inh_only_join();
+SELECT * FROM inh_all_join();
+SELECT id, inh_only_count() FROM inh_parent ORDER BY id;
+BEGIN;
+SELECT inh_only_update('!');
+SELECT id, v FROM inh_parent ORDER BY id;
+ROLLBACK;
+BEGIN;
+SELECT inh_all_update('?');
+SELECT id, v FROM inh_parent ORDER BY id;
+SELECT inh_only_delete(2);
+SELECT inh_all_delete(4);
+SELECT id, v FROM inh_parent ORDER BY id;
+ROLLBACK;
+SELECT inh_insert(5);
+SELECT id, v FROM ONLY inh_parent ORDER BY id;
+DO $$ DECLARE n bigint; m bigint; BEGIN SELECT count(*) INTO n FROM ONLY inh_parent; SELECT count(*) INTO m FROM inh_parent; INSERT INTO inh_other VALUES (n, 'only'), (m, 'all'); END $$;
+SELECT id, w FROM inh_other ORDER BY id, w;
+
+-- a second child after the code ran: its rows are children's rows, not the parent's
+CREATE TABLE inh_kid2 () INHERITS (inh_parent);
+INSERT INTO inh_kid2 VALUES (6, 'k6');
+SELECT * FROM inh_only_pl();
+SELECT * FROM inh_all_pl();
+SELECT inh_all_sql();
+-- the children gone: the parent reads alone again
+DROP TABLE inh_kid, inh_kid2;
+SELECT * FROM inh_only_pl();
+SELECT * FROM inh_all_pl();
+SELECT inh_only_update('.');
+SELECT inh_all_sql();
+SELECT id, v FROM inh_parent ORDER BY id;
