@@ -217,6 +217,9 @@ class _LoopbackTxn:
                 await conn.simple_query(f"SET LOCAL SESSION AUTHORIZATION {quote_ident(role)}")
                 switched.add(node)
             return conn
+        part = self._txn.participants.get(node)
+        if part is not None and part.aside:  # a statement's own block on a side connection
+            return await self._txn.connection(node, wants_block)
         if wants_block:
             raise PgError(FEATURE_NOT_SUPPORTED,
                           "gridpg cannot run this statement of server-side code: it needs the "

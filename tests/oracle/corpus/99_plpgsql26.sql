@@ -66,3 +66,30 @@ SELECT * FROM inh_all_pl();
 SELECT inh_only_update('.');
 SELECT inh_all_sql();
 SELECT id, v FROM inh_parent ORDER BY id;
+
+-- UPDATE of the distribution column inside server-side code: the rows move between
+-- datanodes with their copies on a side catalog connection (the caller's runs the code;
+-- plpgsql_call.sql:547 failed with 0A000)
+CREATE TABLE moved_keys (x int, note text) DISTRIBUTE BY HASH (x);
+INSERT INTO moved_keys VALUES (0, 'zero'), (10, 'ten');
+CREATE FUNCTION moved_get(k int) RETURNS text LANGUAGE plpgsql STABLE AS $$ DECLARE r text; BEGIN SELECT note INTO r FROM moved_keys WHERE x = k; RETURN r; END $$;
+CREATE FUNCTION moved_shift(d int) RETURNS bigint LANGUAGE plpgsql AS $$ DECLARE n bigint; BEGIN UPDATE moved_keys SET x = x + d; GET DIAGNOSTICS n = ROW_COUNT; RETURN n; END $$;
+CREATE FUNCTION moved_one(k int, d int) RETURNS int LANGUAGE plpgsql AS $$ DECLARE r int; BEGIN UPDATE moved_keys SET x = x + d WHERE x = k RETURNING x INTO r; RETURN r; END $$;
+DO $$ BEGIN UPDATE moved_keys SET x = x + 1; IF moved_get(1) IS DISTINCT FROM 'zero' THEN RAISE EXCEPTION 'not moved'; END IF; UPDATE moved_keys SET x = x + 1; END $$;
+SELECT x, note FROM moved_keys ORDER BY x;
+SELECT moved_shift(5);
+SELECT x, note FROM moved_keys ORDER BY x;
+SELECT moved_one(7, 100);
+SELECT x, note FROM moved_keys ORDER BY x;
+BEGIN;
+SELECT moved_shift(1000);
+SELECT x, note FROM moved_keys ORDER BY x;
+ROLLBACK;
+SELECT x, note FROM moved_keys ORDER BY x;
+BEGIN;
+DO $$ BEGIN UPDATE moved_keys SET x = -x; END $$;
+SELECT moved_get(-107), moved_get(-17);
+COMMIT;
+SELECT x, note FROM moved_keys ORDER BY x;
+DO $$ BEGIN BEGIN UPDATE moved_keys SET x = x * 2; PERFORM 1 / 0; EXCEPTION WHEN division_by_zero THEN RAISE NOTICE 'undone'; END; END $$;
+SELECT x, note FROM moved_keys ORDER BY x;
