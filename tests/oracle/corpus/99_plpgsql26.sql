@@ -93,3 +93,8 @@ COMMIT;
 SELECT x, note FROM moved_keys ORDER BY x;
 DO $$ BEGIN BEGIN UPDATE moved_keys SET x = x * 2; PERFORM 1 / 0; EXCEPTION WHEN division_by_zero THEN RAISE NOTICE 'undone'; END; END $$;
 SELECT x, note FROM moved_keys ORDER BY x;
+
+-- arrays of copied types in every spelling (plpgsql_array.sql:91: the body was unreadable,
+-- the DO block refused)
+DO $$ DECLARE v int; a v%type array; b v%TYPE ARRAY[1]; c moved_keys%rowtype[]; BEGIN a := array(SELECT x FROM moved_keys ORDER BY x); c := array(SELECT m FROM moved_keys m ORDER BY x); b := a; INSERT INTO moved_keys VALUES (array_length(b, 1) * 1000, c[1].note); END $$;
+SELECT x, note FROM moved_keys ORDER BY x;
