@@ -475,9 +475,10 @@ SELECT n.nspname, c.relname, n.oid, a.attname, pg_catalog.format_type(a.atttypid
        COALESCE(CASE WHEN a.attidentity <> '' THEN pg_catalog.pg_get_serial_sequence(
                   pg_catalog.format('%I.%I', n.nspname, c.relname), a.attname) END,
                 {nextval_default}, dd.sequence),
-       -- whether the table has inheritance children (its shadow then reads ONLY it, and a
-       -- child of the shadow the children's rows: sql/shadow_only.py)
-       EXISTS (SELECT 1 FROM pg_catalog.pg_inherits i WHERE i.inhparent = c.oid)
+       -- whether the table has inheritance children, partitions aside (its shadow then
+       -- reads ONLY it, and a child of the shadow the children's rows: sql/shadow_only.py)
+       EXISTS (SELECT 1 FROM pg_catalog.pg_inherits i JOIN pg_catalog.pg_class k ON k.oid = i.inhrelid
+                WHERE i.inhparent = c.oid AND NOT k.relispartition)
 FROM pg_catalog.pg_class c
 JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
 JOIN pg_catalog.pg_attribute a ON a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped

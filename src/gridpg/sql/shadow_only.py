@@ -50,9 +50,12 @@ def rewrite(sql: str) -> str:
     out = []
     for raw in statements:
         stmt = raw.stmt
+        if isinstance(stmt, ast.TruncateStmt):
+            _truncated(stmt)
         _Marks()(stmt)
         if isinstance(stmt, (ast.UpdateStmt, ast.DeleteStmt)):
             _children_target(stmt)
+        _ChildrenScanned()(stmt)
         _Children()(stmt)
         out.append(RawStream()(stmt))
     return "; ".join(out)
@@ -75,8 +78,25 @@ class _Marks(Visitor):  # type: ignore[misc]
         if marked is None or marked[0] != ONLY_MARK:
             return
         node.schemaname = marked[1]
-        if not isinstance(self.root, ast.InsertStmt):
+        if not isinstance(self.root, (ast.InsertStmt, ast.TruncateStmt)):
             node.inh = False
+
+
+def _truncated(stmt: ast.TruncateStmt) -> None:
+    """postgres_fdw's TRUNCATE, which writes no ONLY: `TRUNCATE parent` lists the children's
+    foreign table beside the shadow (PostgreSQL adds it), `TRUNCATE ONLY parent` the shadow
+    alone. The shadow's table is truncated with its children in the first case (the
+    children's entry dropped), under ONLY in the second."""
+    marks = [(r, _read_mark(r.schemaname)) for r in stmt.relations]
+    children = {(m[1], r.relname) for r, m in marks if m is not None and m[0] == CHILDREN_MARK}
+    own = {(m[1], r.relname) for r, m in marks if m is not None and m[0] == ONLY_MARK}
+    if not children <= own:
+        raise PgError(FEATURE_NOT_SUPPORTED, "gridpg cannot truncate the inheritance children of a table "
+                      "through the loopback without the table itself")
+    for relation, marked in marks:
+        if marked is not None and marked[0] == ONLY_MARK:
+            relation.inh = (marked[1], relation.relname) in children
+    stmt.relations = tuple(r for r, m in marks if m is None or m[0] != CHILDREN_MARK)
 
 
 def _children_target(stmt: ast.UpdateStmt | ast.DeleteStmt) -> None:
@@ -87,10 +107,37 @@ def _children_target(stmt: ast.UpdateStmt | ast.DeleteStmt) -> None:
     if marked is None or marked[0] != CHILDREN_MARK:
         return
     target.schemaname = marked[1]
-    qualifier = target.alias.aliasname if target.alias is not None else target.relname
-    condition = _not_own_rows(qualifier, marked[1], target.relname)
+    if _is_by_row_number(stmt.whereClause):
+        return  # the row number names the row (frontend/by_ctid.py), read with the condition
+    _and_not_own_rows(stmt, target, marked[1])
+
+
+def _and_not_own_rows(stmt: Any, relation: ast.RangeVar, schema: str) -> None:
+    """`stmt`'s WHERE with `relation.tableoid <> 'schema.relation'::regclass` ANDed in."""
+    qualifier = relation.alias.aliasname if relation.alias is not None else relation.relname
+    condition = _not_own_rows(qualifier, schema, relation.relname)
     stmt.whereClause = condition if stmt.whereClause is None else ast.BoolExpr(
         boolop=0, args=(condition, stmt.whereClause))  # 0: AND_EXPR
+
+
+def _is_by_row_number(where: Any) -> bool:
+    """`WHERE ctid = $1`: postgres_fdw's UPDATE or DELETE of one row it read before."""
+    return (isinstance(where, ast.A_Expr) and isinstance(where.lexpr, ast.ColumnRef)
+            and isinstance(where.rexpr, ast.ParamRef) and getattr(where.lexpr.fields[-1], "sval", None) == "ctid")
+
+
+class _ChildrenScanned(Visitor):  # type: ignore[misc]
+    """The children's rows scanned alone (the only way postgres_fdw reads them: a scan
+    under the inheritance parent's Append, never inside a join it pushes down), the
+    `ctid` and `FOR UPDATE` of its row-by-row writes included: `FROM s.t WHERE t.tableoid
+    <> 's.t'::regclass AND ...`."""
+
+    def visit_SelectStmt(self, _ancestors: Any, node: ast.SelectStmt) -> None:
+        for item in node.fromClause or ():
+            marked = _read_mark(getattr(item, "schemaname", None)) if isinstance(item, ast.RangeVar) else None
+            if marked is not None and marked[0] == CHILDREN_MARK:
+                item.schemaname = marked[1]
+                _and_not_own_rows(node, item, marked[1])
 
 
 class _Children(Visitor):  # type: ignore[misc]
