@@ -117,3 +117,19 @@ SELECT x, note FROM moved_keys ORDER BY x;
 -- the DO block refused)
 DO $$ DECLARE v int; a v%type array; b v%TYPE ARRAY[1]; c moved_keys%rowtype[]; BEGIN a := array(SELECT x FROM moved_keys ORDER BY x); c := array(SELECT m FROM moved_keys m ORDER BY x); b := a; INSERT INTO moved_keys VALUES (array_length(b, 1) * 1000, c[1].note); END $$;
 SELECT x, note FROM moved_keys ORDER BY x;
+
+-- the first child comes after the code ran (the shadow was made whole, then split), by
+-- INHERITS and by ALTER TABLE ... INHERIT
+CREATE TABLE late_parent (id int, v text) DISTRIBUTE BY HASH (id);
+INSERT INTO late_parent VALUES (1, 'p');
+CREATE FUNCTION late_counts() RETURNS text LANGUAGE plpgsql AS $$ DECLARE a bigint; b bigint; BEGIN SELECT count(*) INTO a FROM ONLY late_parent; SELECT count(*) INTO b FROM late_parent; RETURN a || '/' || b; END $$;
+SELECT late_counts();
+CREATE TABLE late_kid () INHERITS (late_parent);
+INSERT INTO late_kid VALUES (2, 'k');
+SELECT late_counts();
+CREATE TABLE late_kid2 (id int, v text) DISTRIBUTE BY HASH (id);
+INSERT INTO late_kid2 VALUES (3, 'k2'), (4, 'k2');
+ALTER TABLE late_kid2 INHERIT late_parent;
+SELECT late_counts();
+ALTER TABLE late_kid2 NO INHERIT late_parent;
+SELECT late_counts();
