@@ -78,6 +78,12 @@ INSERT INTO inh_kid2 VALUES (6, 'k6');
 SELECT * FROM inh_only_pl();
 SELECT * FROM inh_all_pl();
 SELECT inh_all_sql();
+-- a statement that reads the tree itself and calls code reading distributed tables runs
+-- whole through the loopback: ONLY there too (misc.sql:189; refused with 0A000 before)
+CREATE FUNCTION inh_others(inh_parent) RETURNS SETOF text LANGUAGE sql AS $$ SELECT w FROM inh_other WHERE id = $1.id $$;
+SELECT p.id, inh_others(p) FROM ONLY inh_parent p ORDER BY 1, 2;
+SELECT p.id, p.inh_others FROM inh_parent p ORDER BY 1, 2;
+SELECT p.v, (SELECT count(*) FROM inh_others(p)) FROM ONLY inh_parent p WHERE p.id < 10 ORDER BY 1;
 -- the children gone: the parent reads alone again
 DROP TABLE inh_kid, inh_kid2;
 SELECT * FROM inh_only_pl();
