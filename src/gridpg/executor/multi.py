@@ -1207,9 +1207,16 @@ async def move_rows(dispatcher: Dispatcher, request: ExecRequest, plan: Distribu
     In server-side code (the loopback) the caller's catalog connection is busy running the
     code: the copies are made in a block of a side connection, rolled back after the
     statement (the catalog server's own tables hold no rows; the moves themselves are the
-    datanodes', in the caller's transaction)."""
+    datanodes', in the caller's transaction). Refused after DDL in the caller's block,
+    which that connection does not see (the table, or its columns, as the block left them)."""
     if getattr(dispatcher.runner, "is_loopback", False):
         from gridpg.executor.scratch import side_catalog
+
+        if dispatcher.runner.private_snapshot is not None:
+            raise PgError(FEATURE_NOT_SUPPORTED, f'gridpg cannot update the distribution column of "{plan.gather[0].name}" '
+                          "inside server-side code after DDL in the same transaction block: the moved rows are kept "
+                          "on a catalog connection that does not see the block's schema changes",
+                          hint="Commit the DDL first, or update the distribution column in a statement of its own.")
 
         async with side_catalog(dispatcher):
             await _move_rows(dispatcher, request, plan)
