@@ -78,6 +78,15 @@ def test_an_array_of_a_row_type_variable() -> None:
     assert [e.sql for e in plpgsql.embedded_sql(body)] == ["SELECT  array(SELECT t FROM t)", "SELECT tg"]
 
 
+def test_arrays_of_type_copies_in_every_spelling() -> None:
+    """`v%TYPE ARRAY` (PostgreSQL 17's spellings of an array of a copied type, beside
+    `v%TYPE[]`): the DO block of plpgsql_array.sql:91 was refused as unreadable."""
+    body = plpgsql.do_block_function(
+        "DECLARE v int; a v%type[]; b v%type array; c v%TYPE ARRAY[1]; d pg_catalog.pg_class%rowtype[]; "
+        "BEGIN RAISE NOTICE '%', pg_typeof(b); END")
+    assert [e.sql for e in plpgsql.embedded_sql(body)] == ["SELECT pg_typeof(b)"]
+
+
 @pytest.mark.parametrize(("body", "sqlstate"), [
     ("DECLARE x constant int; BEGIN x := 42; END", "22005"),
     ("DECLARE x int NOT NULL; BEGIN RAISE NOTICE '%', x; END", "22004"),

@@ -200,14 +200,21 @@ END $$"""
 _ORPHAN_SHADOWS = r"""
 CREATE OR REPLACE FUNCTION gridpg.loopback_drop_orphan_shadows() RETURNS void
 LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog AS $$
-DECLARE shadow text;
+DECLARE shadow text; child text;
 BEGIN
   FOR shadow IN SELECT f.oid::pg_catalog.regclass::text FROM pg_catalog.pg_class f
       JOIN pg_catalog.pg_namespace fn ON fn.oid = f.relnamespace
      WHERE f.relkind = 'f' AND fn.nspname LIKE 'gridpg\_lb\_%' AND fn.nspname <> 'gridpg_lb_calls'
+       AND NOT EXISTS (SELECT 1 FROM pg_catalog.pg_inherits i WHERE i.inhrelid = f.oid)
        AND NOT EXISTS (SELECT 1 FROM pg_catalog.pg_class c WHERE c.relname = f.relname
                          AND fn.nspname = 'gridpg_lb_' || c.relnamespace::text)
   LOOP
+    -- the foreign table of its children's rows first (sql/shadow_only.py), which inherits it
+    FOR child IN SELECT i.inhrelid::pg_catalog.regclass::text FROM pg_catalog.pg_inherits i
+                  WHERE i.inhparent = shadow::pg_catalog.regclass LOOP
+      EXECUTE pg_catalog.format('ALTER EXTENSION postgres_fdw DROP FOREIGN TABLE %s', child);
+      EXECUTE pg_catalog.format('DROP FOREIGN TABLE %s', child);
+    END LOOP;
     EXECUTE pg_catalog.format('ALTER EXTENSION postgres_fdw DROP FOREIGN TABLE %s', shadow);
     EXECUTE pg_catalog.format('DROP FOREIGN TABLE %s', shadow);
   END LOOP;

@@ -34,6 +34,7 @@ from typing import TYPE_CHECKING
 from gridpg.catalog import store
 from gridpg.errors import FEATURE_NOT_SUPPORTED, PgError
 from gridpg.executor.code_ddl import CODE_DDL_SQL
+from gridpg.sql import shadow_only
 from gridpg.sql.quote import quote_ident, quote_literal
 
 if TYPE_CHECKING:
@@ -473,7 +474,11 @@ SELECT n.nspname, c.relname, n.oid, a.attname, pg_catalog.format_type(a.atttypid
        -- column without a default of its own takes its domain's: dd)
        COALESCE(CASE WHEN a.attidentity <> '' THEN pg_catalog.pg_get_serial_sequence(
                   pg_catalog.format('%I.%I', n.nspname, c.relname), a.attname) END,
-                {nextval_default}, dd.sequence)
+                {nextval_default}, dd.sequence),
+       -- whether the table has inheritance children, partitions aside (its shadow then
+       -- reads ONLY it, and a child of the shadow the children's rows: sql/shadow_only.py)
+       EXISTS (SELECT 1 FROM pg_catalog.pg_inherits i JOIN pg_catalog.pg_class k ON k.oid = i.inhrelid
+                WHERE i.inhparent = c.oid AND NOT k.relispartition)
 FROM pg_catalog.pg_class c
 JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
 JOIN pg_catalog.pg_attribute a ON a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped
@@ -599,24 +604,26 @@ def shadow_ddl(rows: list[tuple[str | None, ...]], in_block: bool = False) -> li
         shadow_schema = quote_ident(f"{SHADOW_PREFIX}{cols[0][2]}")
         shadow = f"{shadow_schema}.{quote_ident(name)}"
         columns = ", ".join(_column(f"{schema}.{name}", c[3:8], c[9] if len(c) > 9 else None) for c in cols)
+        has_children = len(cols[0]) > 10 and cols[0][10] in (True, "t")
+        remote_schema = shadow_only.ONLY_MARK + schema if has_children else schema
         create = (f"CREATE FOREIGN TABLE {shadow} ({columns}) SERVER {SERVER} OPTIONS "
-                  f"(schema_name {quote_literal(schema)}, table_name {quote_literal(name)})")
+                  f"(schema_name {quote_literal(remote_schema)}, table_name {quote_literal(name)})")
         digest = hashlib.sha256(create.encode()).hexdigest()[:32]
         if cols[0][8] == f"gridpg shadow {digest}":
             continue
-        ext = "ALTER EXTENSION postgres_fdw"
-        unlink = quote_literal(f"{ext} DROP FOREIGN TABLE {shadow}")
-        unlink_once = (f"DO $gridpg$ BEGIN BEGIN EXECUTE {unlink}; EXCEPTION WHEN OTHERS THEN NULL; "
-                       "END; END $gridpg$")
-        drop = [unlink_once, f"DROP FOREIGN TABLE {shadow}"] if cols[0][8] is not None else []
+        children_schema = f"{shadow_only.CHILDREN_SCHEMA_PREFIX}{cols[0][2]}"
+        children = f"{quote_ident(children_schema)}.{quote_ident(name)}"
+        drop = [_drop_shadow_sql(children, if_exists=True), _drop_shadow_sql(shadow)] if cols[0][8] is not None else []
         body = [
-            _schema_sql(f"{SHADOW_PREFIX}{cols[0][2]}"),
-            # granted before it joins the extension: the privileges an object has when added
-            # are its initial ones (pg_init_privs), which pg_dump does not dump
-            *drop, create, f"GRANT SELECT, INSERT, UPDATE, DELETE ON {shadow} TO PUBLIC",
-            f"{ext} ADD FOREIGN TABLE {shadow}",
+            _schema_sql(f"{SHADOW_PREFIX}{cols[0][2]}"), *drop, create, *_member_sql(shadow),
             f"COMMENT ON FOREIGN TABLE {shadow} IS {quote_literal('gridpg shadow ' + digest)}",
         ]
+        if has_children:  # the children's rows, a child of the shadow (sql/shadow_only.py)
+            body += [_schema_sql(children_schema),
+                     f"CREATE FOREIGN TABLE {children} () INHERITS ({shadow}) SERVER {SERVER} OPTIONS "
+                     f"(schema_name {quote_literal(shadow_only.CHILDREN_MARK + schema)}, "
+                     f"table_name {quote_literal(name)})",
+                     *_member_sql(children)]
         if in_block:
             out.extend(body)
             continue
@@ -624,6 +631,21 @@ def shadow_ddl(rows: list[tuple[str | None, ...]], in_block: bool = False) -> li
         out.append("; ".join(["BEGIN", "SET LOCAL lock_timeout = '5s'",
                               "SELECT pg_catalog.pg_advisory_xact_lock(7340211)", *body, "COMMIT"]))
     return out
+
+
+def _drop_shadow_sql(shadow: str, if_exists: bool = False) -> str:
+    """Drop a shadow (or its children's foreign table), out of the extension first."""
+    ext = "ALTER EXTENSION postgres_fdw"
+    unlink = quote_literal(f"{ext} DROP FOREIGN TABLE {shadow}")
+    unlink_once = f"DO $gridpg$ BEGIN BEGIN EXECUTE {unlink}; EXCEPTION WHEN OTHERS THEN NULL; END; END $gridpg$"
+    return f"{unlink_once}; DROP FOREIGN TABLE {'IF EXISTS ' if if_exists else ''}{shadow}"
+
+
+def _member_sql(shadow: str) -> list[str]:
+    """Granted before it joins the extension: the privileges an object has when added are
+    its initial ones (pg_init_privs), which pg_dump does not dump."""
+    return [f"GRANT SELECT, INSERT, UPDATE, DELETE ON {shadow} TO PUBLIC",
+            f"ALTER EXTENSION postgres_fdw ADD FOREIGN TABLE {shadow}"]
 
 
 def _schema_sql(name: str) -> str:

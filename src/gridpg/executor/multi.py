@@ -1200,7 +1200,29 @@ async def move_rows(dispatcher: Dispatcher, request: ExecRequest, plan: Distribu
     table under `ONLY`, into a copy of its own): the copies inherit from one another as
     the members do, so the one UPDATE of the parent's copy reaches the children's rows
     with PostgreSQL's semantics (the parent's columns in RETURNING, one row count), and
-    each member's rows go back into that member."""
+    each member's rows go back into that member.
+
+    In server-side code (the loopback) the caller's catalog connection is busy running the
+    code: the copies are made in a block of a side connection, rolled back after the
+    statement (the catalog server's own tables hold no rows; the moves themselves are the
+    datanodes', in the caller's transaction). Refused after DDL in the caller's block,
+    which that connection does not see (the table, or its columns, as the block left them)."""
+    if getattr(dispatcher.runner, "is_loopback", False):
+        from gridpg.executor.scratch import side_catalog
+
+        if dispatcher.runner.private_snapshot is not None:
+            raise PgError(FEATURE_NOT_SUPPORTED, f'gridpg cannot update the distribution column of "{plan.gather[0].name}" '
+                          "inside server-side code after DDL in the same transaction block: the moved rows are kept "
+                          "on a catalog connection that does not see the block's schema changes",
+                          hint="Commit the DDL first, or update the distribution column in a statement of its own.")
+
+        async with side_catalog(dispatcher):
+            await _move_rows(dispatcher, request, plan)
+        return
+    await _move_rows(dispatcher, request, plan)
+
+
+async def _move_rows(dispatcher: Dispatcher, request: ExecRequest, plan: DistributedPlan) -> None:
     txn = dispatcher.runner.txn
     table_ref = plan.gather[0]
     snapshot = dispatcher.runner.snapshot()

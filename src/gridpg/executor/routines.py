@@ -416,20 +416,18 @@ def _naming_view(sql: str, view: tuple[str, str]) -> str:
 
 async def _whole_select_step(dispatcher: Dispatcher, sql: str) -> Callable[[BackendConnection, str], Any] | None:
     """What casts the statement's whole rows of distributed tables to the tables' row
-    types (planner/shadow_rows.py); None when it names no distributed table. Refuses
-    ONLY over a table with inheritance children (`_ensure_no_children`)."""
+    types (planner/shadow_rows.py); None when it names no distributed table. (`FROM ONLY
+    t` reads t's own rows: the shadow of a table with inheritance children reads them under
+    ONLY, sql/shadow_only.py; refused with 0A000 until h-plpgsql26.)"""
     from gridpg.executor.run import catalog_view, search_path
     from gridpg.planner import shadow_rows
 
     facts, path = catalog_view(dispatcher), search_path(dispatcher)
     tables: dict[str, tuple[str, str]] = {}
     columns: dict[str, set[str]] = {}
-    only = shadow_rows.only_locations(sql)
     for ref in analyze.relations(sqlparse.parse_tree(sql)):
         table = facts.resolve(ref, path)
         if table is not None:
-            if ref.location in only:
-                await _ensure_no_children(dispatcher, table)
             tables[ref.alias or ref.name] = (table.schema, table.name)
             columns[ref.alias or ref.name] = {c.name for c in await dispatcher.coord.table_columns(dispatcher.runner, table)}
     if not tables:
@@ -439,22 +437,6 @@ async def _whole_select_step(dispatcher: Dispatcher, sql: str) -> Callable[[Back
         return shadow_rows.typed_whole_rows(text, tables, columns), ""
 
     return typed
-
-
-async def _ensure_no_children(dispatcher: Dispatcher, table: DistTable) -> None:
-    """`FROM ONLY t` where the statement runs armed: postgres_fdw reads the shadow's remote
-    table, `t` with its inheritance children (misc.sql:189 answered with the children's
-    rows, silently, once attribute notation ran); refused when t has children."""
-    from gridpg.executor.multi import has_inheritance_children
-    from gridpg.sql.quote import quote_qualified
-
-    conn = await dispatcher.runner.txn.connection(dispatcher.coord.catalog_node, wants_block=False)
-    if await has_inheritance_children(conn, quote_qualified(table.schema, table.name)):
-        raise PgError(FEATURE_NOT_SUPPORTED, f'SELECT ... FROM ONLY "{table.name}" together with server-side code '
-                      "that reads distributed tables is not supported: the code's loopback reads the table "
-                      "with its inheritance children",
-                      hint="Select from the table without ONLY, filtering on tableoid, or call the code in a "
-                      "statement of its own.")
 
 
 def _preparer(dispatcher: Dispatcher, call: LoopbackCall) -> Callable[[BackendConnection, str], Any] | None:

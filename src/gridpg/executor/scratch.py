@@ -129,7 +129,7 @@ async def side_catalog(dispatcher: Dispatcher) -> AsyncIterator[None]:
         local = [sql for sql in txn.local_settings if _setting_name(sql) not in _NOT_COPIED | {""}]
         await side.simple_query("; ".join(["BEGIN ISOLATION LEVEL READ COMMITTED READ WRITE", *settings, *local]))
         saved = txn.participants[node]
-        txn.participants[node] = Participant(side)
+        txn.participants[node] = Participant(side, aside=True)
         runner.catalog_aside = saved.holds_table_locks  # the block's own connection may hold DDL locks
         try:
             yield

@@ -49,6 +49,7 @@ from gridpg.pgwire import codec
 from gridpg.planner import analyze
 from gridpg.planner import prepared as reading
 from gridpg.sql import parse as sqlparse
+from gridpg.sql import shadow_only
 from gridpg.sql.quote import quote_ident
 
 if TYPE_CHECKING:
@@ -87,7 +88,7 @@ async def begin(session: Session, params: dict[str, str]) -> None:
     caller = coord.loopback_tokens.claim(token)
     if caller is None or caller.loopback_calls <= 0:
         raise fatal(INVALID_AUTHORIZATION, "gridpg loopback token is not valid now")
-    runner = bind(session, caller, token, pid)
+    bind(session, caller, token, pid)
     session.info.backend_pid, session.info.backend_key = coord.register_session(session)
     session.send(codec.build_auth(codec.AUTH_OK))
     for name, value in caller.reported_parameters().items():
@@ -216,6 +217,9 @@ class _LoopbackTxn:
                 await conn.simple_query(f"SET LOCAL SESSION AUTHORIZATION {quote_ident(role)}")
                 switched.add(node)
             return conn
+        part = self._txn.participants.get(node)
+        if part is not None and part.aside:  # a statement's own block on a side connection
+            return await self._txn.connection(node, wants_block)
         if wants_block:
             raise PgError(FEATURE_NOT_SUPPORTED,
                           "gridpg cannot run this statement of server-side code: it needs the "
@@ -404,6 +408,12 @@ class LoopbackRunner(StatementRunner):
             self.txn.close_side()
 
     # -- statements --------------------------------------------------------------------
+
+    def read_text(self, sql: str) -> str:
+        """postgres_fdw's text with the shadows' marked remote names read back (`ONLY t` for
+        a table with inheritance children, its children's rows by `tableoid`:
+        sql/shadow_only.py); every query and Parse passes here."""
+        return shadow_only.rewrite(super().read_text(sql))
 
     async def _execute_routed(self, portal: Portal) -> bool:
         """The prepared fast path (postgres_fdw's INSERT/UPDATE/DELETE by key) does not pass

@@ -81,12 +81,6 @@ def _table_type_names(stmt: Any, tokens: list[Any], tables: Mapping[str, tuple[s
     return out
 
 
-def only_locations(sql: str) -> set[int]:
-    """Locations of the relations the statement reads with ONLY."""
-    stmt = sqlparse.parse_sql(sql)[0].stmt
-    return {r.location for r in sqlparse.ast_nodes(stmt, ast.RangeVar) if not r.inh}
-
-
 def _token_end(tokens: list[Any], location: int, skip: int) -> int:
     """The end offset of the token starting at `location` (or `skip` tokens later)."""
     for i, tok in enumerate(tokens):

@@ -202,10 +202,10 @@ def _text_array_result(create_sql: str) -> str | None:
 
 
 def _text_array_of_row_type(_var: str, type_text: str) -> str | None:
-    """`text[]` for an array of a catalog-decided type (`t%ROWTYPE[]`, `v%TYPE[]`), which
-    pglast's parser cannot look up."""
-    squeezed = re.sub(r"\s+", "", type_text)
-    return "text[]" if "%" in squeezed and squeezed.endswith("]") else None
+    """`text[]` for an array of a catalog-decided type (`t%ROWTYPE[]`, `v%TYPE[]`, `v%TYPE
+    ARRAY`), which pglast's parser cannot look up."""
+    squeezed = re.sub(r"\s+", "", type_text).lower()
+    return "text[]" if "%" in squeezed and (squeezed.endswith("]") or squeezed.endswith("array")) else None
 
 
 def _retype_variable(create_sql: str, name: str, as_type: str) -> str | None:

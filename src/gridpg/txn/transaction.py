@@ -225,6 +225,10 @@ class Participant:
     # LOCK TABLE ran here in this transaction: as after DDL (`wrote`), a pooled connection
     # reading the table would wait for this one, forever (executor/locks.py).
     locked: bool = False
+    # A side connection standing in for the catalog server for one statement
+    # (executor/scratch.side_catalog): the loopback may open a block there, its caller's
+    # own catalog connection being busy running the code.
+    aside: bool = False
 
     @property
     def holds_table_locks(self) -> bool:

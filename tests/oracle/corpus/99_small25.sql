@@ -75,7 +75,7 @@ SELECT p.name, p.older FROM oracle_s25.person p JOIN oracle_s25.hobbies_r h ON h
 -- `h.*` as a function's argument is a whole row too (misc.sql:261, 263)
 SELECT *, (hobbies(h.*)).name FROM person h WHERE h.age > 25;
 SELECT name, (hobbies(CAST((h.*) AS person))).name FROM person h;
--- a table with an inheritance child: its rows too (FROM ONLY with such code is refused, 0A000)
+-- a table with an inheritance child: its rows too (FROM ONLY with such code: 99_plpgsql26.sql)
 CREATE TABLE oracle_s25.per2 (name text, age int);
 CREATE TABLE oracle_s25.stud2 (school text) INHERITS (oracle_s25.per2);
 INSERT INTO oracle_s25.per2 VALUES ('mike', 40), ('joe', 20);
