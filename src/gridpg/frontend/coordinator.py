@@ -46,7 +46,7 @@ from gridpg.executor.shard_route import ShardRoutes
 from gridpg.frontend.auth import RoleInfo, role_from_row, role_lookup_sql
 from gridpg.frontend.client_stream import ClientStream
 from gridpg.frontend.notify_hub import NotifyHub
-from gridpg.frontend.reload_share import NodeMaps, ReloadShare, SharedReload
+from gridpg.frontend.reload_share import CatalogPart, ReloadShare, SharedReload
 from gridpg.frontend.session import Session
 from gridpg.frontend.standby_watch import STALE_SLACK, StandbyVerdict, Verdict
 from gridpg.gtm.client import GtmClient
@@ -68,9 +68,7 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("gridpg.coordinator")
 
-TYPE_MAP_WAIT = 1.0  # seconds a catalog reload waits for a datanode's type OIDs (one down)
-# a reload's reads of the datanodes under way: node -> (the address read, its type rows)
-NodeReads = dict[str, tuple[NodeAddress, "asyncio.Future[list[tuple[str | None, ...]]]"]]
+TYPE_MAP_WAIT = 1.0  # seconds a statement waits for a read of a datanode's maps (one down)
 # Types whose binary form names a user type by OID (the element of an array of one, the
 # fields of a composite, a domain over either): executor/oid_results.py sends them in the
 # catalog server's binary form.
@@ -256,8 +254,16 @@ class Coordinator:
         self._sequences: dict[str, list[int]] = {}
         self._sequence_caches: dict[str, int] = {}  # CACHE of each sequence, per epoch
         self._type_names: dict[tuple[int, int], str] = {}  # (oid, typmod) -> name
-        # each datanode's relations as the reloads read them (read again where changed)
+        # each datanode's relations as the reads of its maps left them (read again where changed)
         self._node_relations: dict[str, relation_oids.NodeRelations] = {}
+        # The nodes' maps, read lazily (`ensure_node_maps`): the catalog server's side of
+        # them as the last reload read it; reloads that installed one so far; per node, the
+        # count when its last read began, and one read of it at a time.
+        self._catalog_part: CatalogPart | None = None
+        self._maps_generation = 0
+        self._maps_read_at: dict[str, int] = {}
+        self._map_reads: dict[str, asyncio.Lock] = {}
+        self.pools.read_maps = self.ensure_node_maps
         self.shard_pieces = store.ShardPieces()  # the shards the last load decoded, per table
         # the sibling workers' one reload per epoch (made before the fork; None: one worker)
         self.reload_share: ReloadShare | None = None
@@ -353,20 +359,19 @@ class Coordinator:
 
     async def _read_catalog(self, conn: BackendConnection, epoch: int) -> SharedReload:
         """Read and install the catalog of `epoch`; what was installed, for the siblings.
-        The datanodes (`_start_node_reads`) and the catalog server's part of their maps (on
-        a connection of its own) are read while the snapshot is."""
-        started = self._start_node_reads()
+        The catalog server's part of the nodes' maps is read (on a connection of its own)
+        while the snapshot is; the datanodes' parts when a statement first needs them
+        (`ensure_node_maps`)."""
         # A second catalog connection only if one is idle: a reload never waits for the pool,
         # whose last connections the DDL that asked for it may hold (GRIDPG_POOL_SIZE=2:
         # a wait here hung the DDL for good). Without one, the part is read on `conn` after.
         spare = self.pools.pool(self.catalog_node).take_idle()
-        catalog_part = asyncio.ensure_future(self._catalog_maps_beside(spare)) if spare is not None else None
+        beside = asyncio.ensure_future(self._catalog_maps_beside(spare)) if spare is not None else None
         try:
             rows, views, table_rules = await _load_snapshot_and_views(conn)
         except BaseException:
-            for pending in [catalog_part, *(read for _, read in started.values())]:
-                if pending is not None:
-                    pending.cancel()
+            if beside is not None:
+                beside.cancel()
             raise
         snapshot = store.snapshot_from_rows(epoch, rows, self.shard_pieces)
         # (views and rules with the snapshot, no wait between: a plan made for the new
@@ -374,29 +379,78 @@ class Coordinator:
         self.views, self.table_rules = views, table_rules
         self.install_snapshot(snapshot)
         self._follow_datanodes(snapshot)
-        maps = await self._load_type_maps(conn, started, catalog_part)
+        part = self._install_catalog_part(await (beside if beside is not None else self._read_catalog_maps(conn)))
         return SharedReload(epoch, rows, views, table_rules,
-                            None if maps is None else self.oid_carrying_types, maps or {})
+                            None if part is None else self.oid_carrying_types, part)
 
     async def _install_shared(self, conn: BackendConnection, shared: SharedReload) -> None:
-        """Install a sibling's reload of this epoch; the nodes' maps read here unless each
-        node this worker uses was read, at the same address, by the sibling."""
+        """Install a sibling's reload of this epoch (the catalog server's part of the nodes'
+        maps read here when the sibling's read of it failed)."""
         snapshot = store.snapshot_from_rows(shared.epoch, shared.snapshot_rows, self.shard_pieces)
         self.views, self.table_rules = shared.views, shared.table_rules
         self.install_snapshot(snapshot)
         self._follow_datanodes(snapshot)
-        pooled = {name for name, _ in self.pools.items()}
-        nodes = [n for n in self.datanode_addresses if n in pooled]
-        usable = shared.oid_carrying_types is not None and all(
-            (m := shared.maps.get(n)) is not None
-            and (m.host, m.port) == (self.datanode_addresses[n].host, self.datanode_addresses[n].port)
-            for n in nodes)
-        if not usable:
-            await self._load_type_maps(conn)
+        if shared.catalog_part is None or shared.oid_carrying_types is None:
+            self._install_catalog_part(await self._read_catalog_maps(conn))
+        else:
+            self._use_catalog_part(shared.catalog_part, shared.oid_carrying_types)
+
+    def _install_catalog_part(self, results: list[QueryResult] | None) -> CatalogPart | None:
+        """The catalog server's part of the nodes' maps (`_read_catalog_maps`'s results)
+        installed; None when its read failed (every node keeps its maps, as it had them)."""
+        if results is None:
+            return None
+        types, carrying, relations = results
+        part = CatalogPart({(schema, name): int(oid) for oid, schema, name in types.rows},
+                           relation_oids.catalog_columns(relations.rows))
+        self._use_catalog_part(part, frozenset(int(row[0]) for row in carrying.rows))
+        return part
+
+    def _use_catalog_part(self, part: CatalogPart, carrying: frozenset[int]) -> None:
+        """From now on every datanode's maps are read again, against `part`, before a
+        statement next takes one of its connections (`ensure_node_maps`)."""
+        self.oid_carrying_types = carrying
+        self._catalog_part = part
+        self._maps_generation += 1
+        self.pools.stale_maps.update(self.datanode_addresses)
+
+    async def ensure_node_maps(self, node: str) -> None:
+        """A datanode's type and relation maps read again after the reloads so far: a
+        statement that takes one of the node's connections after a reload (after the DDL
+        that caused it returned, on any coordinator) relays its RowDescriptions through maps
+        read after that DDL committed. A read begun after the latest reload serves every
+        statement waiting for it; one begun earlier does not. The node stays stale when a
+        reload came while it was read (the next statement reads it again)."""
+        wanted = self._maps_generation
+        lock = self._map_reads.setdefault(node, asyncio.Lock())
+        async with lock:
+            if self._maps_read_at.get(node, -1) >= wanted:
+                return
+            begun = self._maps_generation
+            await self._read_node_maps(node)
+            self._maps_read_at[node] = begun
+            if begun == self._maps_generation:
+                self.pools.stale_maps.discard(node)
+
+    async def _read_node_maps(self, node: str) -> None:
+        """Each datanode's OIDs of user and extension types -> the catalog server's, matched
+        by schema and name (`_Protocol.type_map`), and of its relations and their columns
+        (`_Protocol.column_map`, catalog/relation_oids.py): a node's RowDescription then names types
+        by the OIDs clients find in the catalog (`'vector'::regtype`, psycopg's EnumInfo),
+        as the answers the coordinator builds do. A node that does not answer within
+        TYPE_MAP_WAIT keeps its maps (a statement must not wait for a node that is down)."""
+        address = self.datanode_addresses.get(node)
+        part = self._catalog_part
+        if address is None or part is None:
             return
-        self.oid_carrying_types = shared.oid_carrying_types or frozenset()
-        for node in nodes:
-            self._fill_maps(node, shared.maps[node].type_map, shared.maps[node].column_map)
+        try:
+            rows = await asyncio.wait_for(self._read_node(node, address), TYPE_MAP_WAIT)
+        except (PgError, OSError, TimeoutError) as exc:
+            log.debug("type OIDs of %s not read: %s", node, exc)
+            return
+        found = {int(oid): part.types.get((schema, name)) for oid, schema, name in rows}
+        type_map = {oid: mapped for oid, mapped in found.items() if mapped is not None and mapped != oid}
+        self._fill_maps(node, type_map, self._node_relations[node].column_map(part.relations))
         maps_reloaded()
 
     def _fill_maps(self, node: str, type_map: dict[int, int], column_map: relation_oids.ColumnMap) -> None:
@@ -559,49 +613,6 @@ class Coordinator:
             else:
                 log.warning("a coordinator on %s did not confirm epoch %d", address.name, epoch)
 
-    async def _load_type_maps(self, catalog: BackendConnection, started: NodeReads | None = None,
-                              catalog_part: asyncio.Future[list[QueryResult] | None] | None = None
-                              ) -> dict[str, NodeMaps] | None:
-        """Each datanode's OIDs of user and extension types -> the catalog server's, matched
-        by schema and name (`_Protocol.type_map`), and of its relations and their columns
-        (`_Protocol.column_map`, catalog/relation_oids.py): a node's RowDescription then names types
-        by the OIDs clients find in the catalog (`'vector'::regtype`, psycopg's EnumInfo),
-        as the answers the coordinator builds do. A node that does not answer within
-        TYPE_MAP_WAIT keeps its map (a reload must not wait for a node that is down).
-        `started`: the nodes' reads begun already (`_start_node_reads`); one of a node now
-        served elsewhere (the snapshot just installed moved its primary) is read again there.
-        `catalog_part`: the catalog server's part (`_read_catalog_maps`) under way.
-        Answers the maps of the nodes read (for the sibling workers: `_install_shared`);
-        None when the catalog server's part failed (no map was read)."""
-        started = dict(started or {})
-        results = await (catalog_part if catalog_part is not None else self._read_catalog_maps(catalog))
-        if results is None:
-            for _, pending in started.values():
-                pending.cancel()
-            return None
-        types, carrying, relations = results
-        wanted = {(schema, name): int(oid) for oid, schema, name in types.rows}
-        self.oid_carrying_types = frozenset(int(row[0]) for row in carrying.rows)
-        catalog_relations = relation_oids.catalog_columns(relations.rows)
-        current = self._start_node_reads(started)
-        nodes = list(current)
-        outcomes = await asyncio.gather(*(current[n][1] for n in nodes), return_exceptions=True)
-        read: dict[str, NodeMaps] = {}
-        for node, outcome in zip(nodes, outcomes):
-            if isinstance(outcome, BaseException) and not isinstance(outcome, (PgError, OSError, TimeoutError)):
-                raise outcome
-            if isinstance(outcome, BaseException):
-                log.debug("type OIDs of %s not read: %s", node, outcome)
-                continue
-            address = current[node][0]
-            found = {int(oid): wanted.get((schema, name)) for oid, schema, name in outcome}
-            type_map = {oid: mapped for oid, mapped in found.items() if mapped is not None and mapped != oid}
-            column_map = self._node_relations[node].column_map(catalog_relations)
-            read[node] = NodeMaps(address.host, address.port, type_map, column_map)
-            self._fill_maps(node, type_map, column_map)
-        maps_reloaded()
-        return read
-
     async def _catalog_maps_beside(self, spare: BackendConnection) -> list[QueryResult] | None:
         """`_read_catalog_maps` on `spare`, an idle catalog connection taken without waiting,
         given back after (closed when the read did not end well)."""
@@ -630,27 +641,6 @@ class Coordinator:
                           else self.internal_results(self.catalog_node, sql))
         except PgError:
             return None
-
-    def _start_node_reads(self, started: NodeReads | None = None) -> NodeReads:
-        """A read (`_read_node`, bounded by TYPE_MAP_WAIT) of each datanode this worker
-        uses, at the address it uses now: those of `started` still at it, new ones for the
-        rest (the others in `started` are cancelled)."""
-        pooled = {name for name, _ in self.pools.items()}
-        out: NodeReads = {}
-        for node, address in self.datanode_addresses.items():
-            if node not in pooled:
-                continue
-            before = (started or {}).pop(node, None)
-            if before is not None and (before[0].host, before[0].port) == (address.host, address.port):
-                out[node] = before
-                continue
-            if before is not None:
-                before[1].cancel()
-            out[node] = (address, asyncio.ensure_future(asyncio.wait_for(self._read_node(node, address),
-                                                                          TYPE_MAP_WAIT)))
-        for _, pending in (started or {}).values():
-            pending.cancel()
-        return out
 
     async def _read_node(self, node: str, address: NodeAddress) -> list[tuple[str | None, ...]]:
         """Read a datanode's relations into its NodeRelations (what changed since the last
