@@ -45,6 +45,7 @@ from gridpg.executor.routines import RoutineGuard
 from gridpg.executor.shard_route import ShardRoutes
 from gridpg.frontend.auth import RoleInfo, role_from_row, role_lookup_sql
 from gridpg.frontend.client_stream import ClientStream
+from gridpg.frontend.epoch_acks import ACK_CHANNEL, RECHECK, EpochAcks
 from gridpg.frontend.notify_hub import NotifyHub
 from gridpg.frontend.reload_share import CatalogPart, ReloadShare, SharedReload
 from gridpg.frontend.session import Session
@@ -243,6 +244,7 @@ class Coordinator:
         # committed must not finish after the DDL's own reload and put the older view back.
         self._reload_lock = asyncio.Lock()
         self._listen_task: asyncio.Future[None] | None = None
+        self.epoch_acks = EpochAcks()  # wakes a DDL waiting for the other coordinators
         self.notify_hub = NotifyHub(self)  # user LISTEN/NOTIFY (frontend/notify_hub.py)
         self._columns: dict[Any, Any] = {}
         self.views: dict[tuple[str, str], str] = {}  # user views: (schema, name) -> definition
@@ -344,11 +346,7 @@ class Coordinator:
                         fresh = await self._read_catalog(conn, epoch)
                         if held:
                             self.reload_share.publish(fresh)
-            await conn.simple_query(
-                "INSERT INTO gridpg.coordinator_state (name, epoch) VALUES "
-                f"({quote_literal(self.state_name)}, {int(epoch)}) ON CONFLICT (name) DO UPDATE SET "
-                "epoch = EXCLUDED.epoch, updated = now()"
-            )
+            await conn.simple_query(_state_sql(self.state_name, epoch))
         finally:
             self.pools.pool(self.catalog_node).release(conn)
         self.describe_cache.clear()
@@ -594,24 +592,35 @@ class Coordinator:
             pool.release(conn)
 
     async def _wait_for_coordinators(self, epoch: int, timeout: float = 3.0) -> None:
-        """Wait until the other coordinators report `epoch` loaded (bounded: one may be down)."""
-        deadline = asyncio.get_running_loop().time() + timeout
-        others = f"WHERE name <> {quote_literal(self.state_name)}"
-        for address in [self.catalog_address, *self.other_catalogs]:
-            pool = self.pools.pool(address.name)
-            while asyncio.get_running_loop().time() < deadline:
-                conn = await self.internal_acquire(address.name)
-                try:
-                    rows = await conn.query(f"SELECT coalesce(min(epoch), {int(epoch)}) FROM gridpg.coordinator_state {others}")
-                except PgError:
-                    rows = [("0",)]
-                finally:
-                    pool.release(conn)
-                if int(rows[0][0] or 0) >= epoch:
-                    break
-                await asyncio.sleep(0.01)
-            else:
-                log.warning("a coordinator on %s did not confirm epoch %d", address.name, epoch)
+        """Wait until the other coordinators report `epoch` loaded (bounded: one may be down):
+        every catalog server asked at once, again when one of them notifies that a worker
+        wrote its row (frontend/epoch_acks.py), or RECHECK after the last look."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + timeout
+        waiting = [self.catalog_address, *self.other_catalogs]
+        self.epoch_acks.listen(waiting)
+        while True:
+            wakeup = self.epoch_acks.wakeup()  # (before the look: an ack after it sets this)
+            loaded = await asyncio.gather(*(self._has_epoch(a.name, epoch) for a in waiting))
+            waiting = [a for a, done in zip(waiting, loaded) if not done]
+            remaining = deadline - loop.time()
+            if not waiting or remaining <= 0:
+                break
+            await self.epoch_acks.until_notified(wakeup, min(RECHECK, remaining))
+        for address in waiting:
+            log.warning("a coordinator on %s did not confirm epoch %d", address.name, epoch)
+
+    async def _has_epoch(self, catalog: str, epoch: int) -> bool:
+        """Whether every other coordinator process writing on `catalog` has loaded `epoch`."""
+        conn = await self.internal_acquire(catalog)
+        try:
+            rows = await conn.query(f"SELECT coalesce(min(epoch), {int(epoch)}) FROM gridpg.coordinator_state "
+                                    f"WHERE name <> {quote_literal(self.state_name)}")
+        except PgError:
+            rows = [("0",)]
+        finally:
+            self.pools.pool(catalog).release(conn)
+        return int(rows[0][0] or 0) >= epoch
 
     async def _catalog_maps_beside(self, spare: BackendConnection) -> list[QueryResult] | None:
         """`_read_catalog_maps` on `spare`, an idle catalog connection taken without waiting,
@@ -647,11 +656,36 @@ class Coordinator:
         read, else all of them); answers its types' rows (TYPE_OIDS_SQL)."""
         known = self._node_relations.setdefault(node, relation_oids.NodeRelations())
         full = known.is_full_read_due()
-        _, mark, rows, groups, _ = await self.internal_results(node, known.read_sql(full))
+        _, mark, rows, groups, _ = await self._map_read(node, known.read_sql(full))
         if not known.apply(full, (address.host, str(address.port)), mark.rows[0], groups.rows):
-            _, mark, rows, groups, _ = await self.internal_results(node, known.read_sql(True))
+            _, mark, rows, groups, _ = await self._map_read(node, known.read_sql(True))
             known.apply(True, (address.host, str(address.port)), mark.rows[0], groups.rows)
         return rows.rows
+
+    async def _map_read(self, node: str, sql: str) -> list[QueryResult]:
+        """`sql`'s results on the node, for a read of its maps, never waiting for its pool:
+        an idle connection, a new pooled one while the pool has room, else one of its own,
+        closed after. The statements waiting for the maps may hold the pool's last
+        connections themselves (GRIDPG_POOL_SIZE=2, two blocks on the node): a wait for one
+        would last until the read's bound and leave the maps stale."""
+        pool = self.pools.pool(node)
+        conn = pool.take_idle()
+        if conn is None and pool.open_count < pool.max_size:
+            conn = await pool.acquire()  # (opens one: nothing to wait for)
+        if conn is None:
+            side = await BackendConnection.connect(pool.address)
+            try:
+                return await side.simple_query(sql)
+            finally:
+                side.close()
+        conn = await self._neutral(node, conn)  # (discarded when that fails)
+        try:
+            results = await conn.simple_query(sql)
+        except BaseException:
+            pool.discard(conn)
+            raise
+        pool.release(conn)
+        return results
 
     def install_snapshot(self, snapshot: CatalogSnapshot) -> None:
         """The catalog this coordinator plans with from now on."""
@@ -1098,6 +1132,7 @@ class Coordinator:
         return await asyncio.get_running_loop().create_server(self.client_protocol, host, port, **kwargs)
 
     def close(self) -> None:
+        self.epoch_acks.close()
         if self._standby_task is not None:
             self._standby_task.cancel()
             self._standby_watch.close()
@@ -1132,6 +1167,17 @@ _RULES_SQL = (
     "WHERE d.schema_name = n.nspname AND d.table_name = c.relname) OR c.relkind = 'v' "
     "AND n.nspname NOT IN ('pg_catalog', 'information_schema', 'gridpg') AND n.nspname NOT LIKE 'pg\\_%') "
     "ORDER BY 1, 2, 3")
+
+
+def _state_sql(name: str, epoch: int) -> str:
+    """A worker reports `epoch` loaded: its `coordinator_state` row, and a notification
+    that wakes DDL waiting for it (frontend/epoch_acks.py), in one transaction. Committed
+    without waiting for the WAL flush: the row is an acknowledgement, written again at
+    every reload, not data (a row a crash lost makes a DDL wait its bound, no more)."""
+    return ("BEGIN; SET LOCAL synchronous_commit TO off; "
+            "INSERT INTO gridpg.coordinator_state (name, epoch) VALUES "
+            f"({quote_literal(name)}, {int(epoch)}) ON CONFLICT (name) DO UPDATE SET "
+            f"epoch = EXCLUDED.epoch, updated = now(); NOTIFY {ACK_CHANNEL}; COMMIT")
 
 
 async def _load_snapshot_and_views(conn: BackendConnection) -> tuple[
