@@ -47,7 +47,7 @@ from gridpg.frontend.auth import RoleInfo, role_from_row, role_lookup_sql
 from gridpg.frontend.client_stream import ClientStream
 from gridpg.frontend.epoch_acks import ACK_CHANNEL, RECHECK, EpochAcks
 from gridpg.frontend.notify_hub import NotifyHub
-from gridpg.frontend.reload_share import CatalogPart, ReloadShare, SharedReload
+from gridpg.frontend.reload_share import ReloadShare, SharedReload
 from gridpg.frontend.session import Session
 from gridpg.frontend.standby_watch import STALE_SLACK, StandbyVerdict, Verdict
 from gridpg.gtm.client import GtmClient
@@ -77,6 +77,16 @@ OID_CARRYING_TYPES_SQL = """SELECT t.oid FROM pg_catalog.pg_type t
 LEFT JOIN pg_catalog.pg_type b ON b.oid = t.typbasetype
 WHERE t.oid >= 16384 AND (t.typtype = 'c' OR t.typcategory = 'A'
   OR (t.typtype = 'd' AND b.oid >= 16384 AND (b.typtype = 'c' OR b.typcategory = 'A')))"""
+
+
+@dataclass
+class CatalogPart:
+    """The catalog server's side of the datanodes' maps, read after a reload: its user and
+    extension types by schema and name, and its relations' columns
+    (relation_oids.catalog_columns); a node's are matched to these."""
+
+    types: dict[tuple[str, str], int]
+    relations: relation_oids.CatalogColumns
 
 
 @dataclass
@@ -259,9 +269,12 @@ class Coordinator:
         # each datanode's relations as the reads of its maps left them (read again where changed)
         self._node_relations: dict[str, relation_oids.NodeRelations] = {}
         # The nodes' maps, read lazily (`ensure_node_maps`): the catalog server's side of
-        # them as the last reload read it; reloads that installed one so far; per node, the
-        # count when its last read began, and one read of it at a time.
+        # them and the reload count when it was read (one read at a time); reloads
+        # installed so far; per node, the count when its last read began, and one read of
+        # it at a time.
         self._catalog_part: CatalogPart | None = None
+        self._catalog_part_at = -1
+        self._catalog_part_lock = asyncio.Lock()
         self._maps_generation = 0
         self._maps_read_at: dict[str, int] = {}
         self._map_reads: dict[str, asyncio.Lock] = {}
@@ -340,7 +353,7 @@ class Coordinator:
                 async with self.reload_share.turn() as held:
                     shared = self.reload_share.take(epoch) if held else None
                     if shared is not None:
-                        await self._install_shared(conn, shared)
+                        self._install_shared(shared)
                         log.debug("catalog epoch %d installed from a sibling worker's reload", epoch)
                     else:
                         fresh = await self._read_catalog(conn, epoch)
@@ -357,58 +370,27 @@ class Coordinator:
 
     async def _read_catalog(self, conn: BackendConnection, epoch: int) -> SharedReload:
         """Read and install the catalog of `epoch`; what was installed, for the siblings.
-        The catalog server's part of the nodes' maps is read (on a connection of its own)
-        while the snapshot is; the datanodes' parts when a statement first needs them
-        (`ensure_node_maps`)."""
-        # A second catalog connection only if one is idle: a reload never waits for the pool,
-        # whose last connections the DDL that asked for it may hold (GRIDPG_POOL_SIZE=2:
-        # a wait here hung the DDL for good). Without one, the part is read on `conn` after.
-        spare = self.pools.pool(self.catalog_node).take_idle()
-        beside = asyncio.ensure_future(self._catalog_maps_beside(spare)) if spare is not None else None
-        try:
-            rows, views, table_rules = await _load_snapshot_and_views(conn)
-        except BaseException:
-            if beside is not None:
-                beside.cancel()
-            raise
-        snapshot = store.snapshot_from_rows(epoch, rows, self.shard_pieces)
-        # (views and rules with the snapshot, no wait between: a plan made for the new
-        # snapshot never sees the old rules, and is cached for the snapshot)
-        self.views, self.table_rules = views, table_rules
-        self.install_snapshot(snapshot)
-        self._follow_datanodes(snapshot)
-        part = self._install_catalog_part(await (beside if beside is not None else self._read_catalog_maps(conn)))
-        return SharedReload(epoch, rows, views, table_rules,
-                            None if part is None else self.oid_carrying_types, part)
+        The maps of the datanodes are read, with the catalog server's part of them, when a
+        statement first needs them (`ensure_node_maps`)."""
+        rows, views, table_rules, carrying = await _load_snapshot_and_views(conn)
+        self._install(store.snapshot_from_rows(epoch, rows, self.shard_pieces), views, table_rules, carrying)
+        return SharedReload(epoch, rows, views, table_rules, carrying)
 
-    async def _install_shared(self, conn: BackendConnection, shared: SharedReload) -> None:
-        """Install a sibling's reload of this epoch (the catalog server's part of the nodes'
-        maps read here when the sibling's read of it failed)."""
-        snapshot = store.snapshot_from_rows(shared.epoch, shared.snapshot_rows, self.shard_pieces)
-        self.views, self.table_rules = shared.views, shared.table_rules
-        self.install_snapshot(snapshot)
-        self._follow_datanodes(snapshot)
-        if shared.catalog_part is None or shared.oid_carrying_types is None:
-            self._install_catalog_part(await self._read_catalog_maps(conn))
-        else:
-            self._use_catalog_part(shared.catalog_part, shared.oid_carrying_types)
+    def _install_shared(self, shared: SharedReload) -> None:
+        """Install a sibling's reload of this epoch."""
+        self._install(store.snapshot_from_rows(shared.epoch, shared.snapshot_rows, self.shard_pieces),
+                      shared.views, shared.table_rules, shared.oid_carrying_types)
 
-    def _install_catalog_part(self, results: list[QueryResult] | None) -> CatalogPart | None:
-        """The catalog server's part of the nodes' maps (`_read_catalog_maps`'s results)
-        installed; None when its read failed (every node keeps its maps, as it had them)."""
-        if results is None:
-            return None
-        types, carrying, relations = results
-        part = CatalogPart({(schema, name): int(oid) for oid, schema, name in types.rows},
-                           relation_oids.catalog_columns(relations.rows))
-        self._use_catalog_part(part, frozenset(int(row[0]) for row in carrying.rows))
-        return part
-
-    def _use_catalog_part(self, part: CatalogPart, carrying: frozenset[int]) -> None:
-        """From now on every datanode's maps are read again, against `part`, before a
-        statement next takes one of its connections (`ensure_node_maps`)."""
+    def _install(self, snapshot: CatalogSnapshot, views: dict[tuple[str, str], str],
+                 rules: dict[tuple[str, str], TableRules], carrying: frozenset[int]) -> None:
+        """The catalog planned with from now on. Views and rules with the snapshot, no wait
+        between: a plan made for the new snapshot never sees the old rules, and is cached
+        for the snapshot. Every datanode's maps are read again, with the catalog server's
+        part of them, before a statement next takes one of its connections."""
+        self.views, self.table_rules = views, rules
         self.oid_carrying_types = carrying
-        self._catalog_part = part
+        self.install_snapshot(snapshot)
+        self._follow_datanodes(snapshot)
         self._maps_generation += 1
         self.pools.stale_maps.update(self.datanode_addresses)
 
@@ -425,12 +407,32 @@ class Coordinator:
             if self._maps_read_at.get(node, -1) >= wanted:
                 return
             begun = self._maps_generation
-            await self._read_node_maps(node)
+            part = await self._catalog_part_since(begun)
+            if part is not None:
+                await self._read_node_maps(node, part)
             self._maps_read_at[node] = begun
             if begun == self._maps_generation:
                 self.pools.stale_maps.discard(node)
 
-    async def _read_node_maps(self, node: str) -> None:
+    async def _catalog_part_since(self, generation: int) -> CatalogPart | None:
+        """The catalog server's part of the nodes' maps (`_CATALOG_PART_SQL`), read after
+        the reload of `generation` installed (once for all the nodes; never waiting for the
+        pool, as `_map_read`); None when that read failed (the nodes keep their maps)."""
+        async with self._catalog_part_lock:
+            if self._catalog_part is not None and self._catalog_part_at >= generation:
+                return self._catalog_part
+            begun = self._maps_generation
+            try:
+                types, relations = await self._map_read(self.catalog_node, _CATALOG_PART_SQL)
+            except (PgError, OSError) as exc:
+                log.warning("the catalog server's type and relation OIDs not read: %s", exc)
+                return None
+            self._catalog_part = CatalogPart({(schema, name): int(oid) for oid, schema, name in types.rows},
+                                             relation_oids.catalog_columns(relations.rows))
+            self._catalog_part_at = begun
+            return self._catalog_part
+
+    async def _read_node_maps(self, node: str, part: CatalogPart) -> None:
         """Each datanode's OIDs of user and extension types -> the catalog server's, matched
         by schema and name (`_Protocol.type_map`), and of its relations and their columns
         (`_Protocol.column_map`, catalog/relation_oids.py): a node's RowDescription then names types
@@ -438,8 +440,7 @@ class Coordinator:
         as the answers the coordinator builds do. A node that does not answer within
         TYPE_MAP_WAIT keeps its maps (a statement must not wait for a node that is down)."""
         address = self.datanode_addresses.get(node)
-        part = self._catalog_part
-        if address is None or part is None:
+        if address is None:
             return
         try:
             rows = await asyncio.wait_for(self._read_node(node, address), TYPE_MAP_WAIT)
@@ -621,35 +622,6 @@ class Coordinator:
         finally:
             self.pools.pool(catalog).release(conn)
         return int(rows[0][0] or 0) >= epoch
-
-    async def _catalog_maps_beside(self, spare: BackendConnection) -> list[QueryResult] | None:
-        """`_read_catalog_maps` on `spare`, an idle catalog connection taken without waiting,
-        given back after (closed when the read did not end well)."""
-        pool = self.pools.pool(self.catalog_node)
-        try:
-            conn = await self._neutral(self.catalog_node, spare)  # (discarded when that fails)
-        except PgError:
-            return None
-        try:
-            results = await self._read_catalog_maps(conn)
-        except BaseException:
-            pool.discard(conn)
-            raise
-        if results is None:
-            pool.discard(conn)
-        else:
-            pool.release(conn)
-        return results
-
-    async def _read_catalog_maps(self, catalog: BackendConnection | None = None) -> list[QueryResult] | None:
-        """The catalog server's types, types carrying OIDs and relations (the nodes' maps
-        match theirs to these), on `catalog` or a pooled connection; None when it failed."""
-        sql = f"{relation_oids.TYPE_OIDS_SQL}; {OID_CARRYING_TYPES_SQL}; {relation_oids.RELATION_COLUMNS_SQL}"
-        try:
-            return await (catalog.simple_query(sql) if catalog is not None
-                          else self.internal_results(self.catalog_node, sql))
-        except PgError:
-            return None
 
     async def _read_node(self, node: str, address: NodeAddress) -> list[tuple[str | None, ...]]:
         """Read a datanode's relations into its NodeRelations (what changed since the last
@@ -1169,6 +1141,11 @@ _RULES_SQL = (
     "ORDER BY 1, 2, 3")
 
 
+# The catalog server's part of the datanodes' maps: its types and its relations' columns
+# (a node's are matched to these by schema and name).
+_CATALOG_PART_SQL = f"{relation_oids.TYPE_OIDS_SQL}; {relation_oids.RELATION_COLUMNS_SQL}"
+
+
 def _state_sql(name: str, epoch: int) -> str:
     """A worker reports `epoch` loaded: its `coordinator_state` row, and a notification
     that wakes DDL waiting for it (frontend/epoch_acks.py), in one transaction. Committed
@@ -1181,11 +1158,14 @@ def _state_sql(name: str, epoch: int) -> str:
 
 
 async def _load_snapshot_and_views(conn: BackendConnection) -> tuple[
-        Sequence[Sequence[Any]], dict[tuple[str, str], str], dict[tuple[str, str], TableRules]]:
+        Sequence[Sequence[Any]], dict[tuple[str, str], str], dict[tuple[str, str], TableRules], frozenset[int]]:
     """The snapshot's rows (store.SNAPSHOT_SQL), the views and the rules (`_load_views`),
-    in one round trip and one transaction."""
-    results = await conn.simple_query(f"BEGIN; {store.SNAPSHOT_SQL}; {_VIEWS_SQL}; {_RULES_SQL}; COMMIT")
-    return results[1].rows, *_views_and_rules(results[3].rows, results[4].rows)
+    and the types carrying OIDs (OID_CARRYING_TYPES_SQL), in one round trip and one
+    transaction."""
+    results = await conn.simple_query(
+        f"BEGIN; {store.SNAPSHOT_SQL}; {_VIEWS_SQL}; {_RULES_SQL}; {OID_CARRYING_TYPES_SQL}; COMMIT")
+    views, rules = _views_and_rules(results[3].rows, results[4].rows)
+    return results[1].rows, views, rules, frozenset(int(row[0]) for row in results[5].rows if row[0])
 
 
 def _views_and_rules(view_rows: Sequence[Sequence[Any]], rule_rows: list[Any]) -> tuple[

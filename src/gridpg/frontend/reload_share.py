@@ -1,9 +1,9 @@
 """One catalog reload per metadata epoch, shared by a coordinator's worker processes.
 
 After DDL every worker process of every coordinator reloads the catalog: the snapshot,
-views and rules from its catalog server and its part of the datanodes' type and relation
-maps (`Coordinator._reload_catalog`; each worker reads the datanodes' own parts lazily,
-when a statement first takes a node's connection after the reload, h-ddl26). The workers of one coordinator read the same servers and
+views and rules from its catalog server (`Coordinator._reload_catalog`; each worker reads
+the datanodes' type and relation maps, and the catalog server's part of them, when a
+statement first takes a node's connection after the reload, h-ddl26). The workers of one coordinator read the same servers and
 got the same answer; with two workers that was every read twice, and on a 2-core machine
 the reads (mostly the datanodes' relation listings) were most of a DDL's time
 (bench/RESULTS.md, "DDL latency ... (h-ddl25)"). Now the workers take turns under a lock:
@@ -42,24 +42,12 @@ from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from gridpg.catalog.relation_oids import CatalogColumns
 
 log = logging.getLogger("gridpg.coordinator")
 
 LOCK_WAIT = 10.0  # seconds a worker waits for a sibling's reload before reading itself
 _POLL = 0.002  # seconds between tries of the lock
 _EPOCH = struct.Struct("<q")
-
-
-@dataclass
-class CatalogPart:
-    """The catalog server's side of the datanodes' maps, as one reload read it: its user and
-    extension types by schema and name, and its relations' columns
-    (relation_oids.catalog_columns). Each worker reads the datanodes' sides itself, when a
-    statement first needs them (`Coordinator.ensure_node_maps`)."""
-
-    types: dict[tuple[str, str], int]
-    relations: CatalogColumns
 
 
 @dataclass
@@ -73,8 +61,7 @@ class SharedReload:
     snapshot_rows: Sequence[Sequence[Any]]
     views: dict[tuple[str, str], str]
     table_rules: dict[tuple[str, str], Any]
-    oid_carrying_types: frozenset[int] | None  # None: the catalog's type query failed
-    catalog_part: CatalogPart | None = None  # None: likewise
+    oid_carrying_types: frozenset[int]  # (OID_CARRYING_TYPES_SQL, read with the snapshot)
 
 
 class ReloadShare:
