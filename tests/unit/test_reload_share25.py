@@ -10,14 +10,13 @@ import time
 
 from gridpg.catalog import store
 from gridpg.frontend import reload_share
-from gridpg.frontend.reload_share import NodeMaps, ReloadShare, SharedReload
+from gridpg.frontend.reload_share import ReloadShare, SharedReload
 
 
 def _reload(epoch: int) -> SharedReload:
     doc = '{"nodes": [], "datanode_groups": [], "node_groups": [], "colocations": [], "tables": []}'
     rows = [(0, None, None, doc), (1, "s", "t", '[[0, "dn1", null]]')]
-    return SharedReload(epoch, rows, {("s", "v"): "SELECT 1"}, {}, frozenset({16400}),
-                        {"dn1": NodeMaps("127.0.0.1", 5433, {16500: 16400}, {17000: (16390, None)})})
+    return SharedReload(epoch, rows, {("s", "v"): "SELECT 1"}, {}, frozenset({16400}))
 
 
 def test_taken_for_its_epoch_only() -> None:

@@ -1,8 +1,8 @@
 """Type OIDs of types a transaction block created, mapped before the block commits.
 
 A datanode's RowDescription names types by the node's OIDs; the coordinator rewrites them
-to the catalog server's (the node's `type_map`, loaded at every catalog epoch by
-`Coordinator._load_type_maps`). A type created in the open block (CREATE TYPE, a table's
+to the catalog server's (the node's `type_map`, read after every catalog epoch by
+`Coordinator.ensure_node_maps`). A type created in the open block (CREATE TYPE, a table's
 row type) is in no map until the block commits and the epoch moves: `SELECT col FROM t`
 in that block described the column with the datanode's OID, which names nothing (or
 another type) for the client (psycopg returned a registered composite as a string).

@@ -107,8 +107,9 @@ class DdlRunner:
         return sorted(self.coord.datanode_addresses)
 
     async def conn(self, node: str) -> BackendConnection:
+        """The node's connection for the DDL (its maps not read: DDL relays no rows)."""
         txn = self.runner.txn
-        conn = await txn.connection(node, wants_block=True)
+        conn = await txn.connection(node, wants_block=True, maps=False)
         txn.mark_written(node)
         return conn
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import collections
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 
 from gridpg.catalog.relation_oids import ColumnMap
 from gridpg.datanode.connection import BackendConnection, NodeAddress
@@ -152,6 +152,17 @@ class PoolSet:
         # per node, kept when its pool is replaced (a promoted standby has its primary's OIDs)
         self.type_maps: dict[str, dict[int, int]] = {}
         self.column_maps: dict[str, ColumnMap] = {}
+        # Nodes whose maps a catalog reload left to be read again: read when a statement
+        # first takes one of the node's connections (`ensure_maps`), not at every reload,
+        # so a burst of DDL reads no datanode (Coordinator.ensure_node_maps)
+        self.stale_maps: set[str] = set()
+        self.read_maps: Callable[[str], Awaitable[None]] | None = None
+
+    async def ensure_maps(self, node: str) -> None:
+        """The node's maps as of the last catalog reload, read now if that reload left them
+        stale (a statement is about to relay the node's RowDescriptions)."""
+        if node in self.stale_maps and self.read_maps is not None:
+            await self.read_maps(node)
 
     def set_node(self, address: NodeAddress) -> None:
         pool = self._pools.get(address.name)

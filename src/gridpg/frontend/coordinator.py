@@ -45,8 +45,9 @@ from gridpg.executor.routines import RoutineGuard
 from gridpg.executor.shard_route import ShardRoutes
 from gridpg.frontend.auth import RoleInfo, role_from_row, role_lookup_sql
 from gridpg.frontend.client_stream import ClientStream
+from gridpg.frontend.epoch_acks import ACK_CHANNEL, RECHECK, EpochAcks
 from gridpg.frontend.notify_hub import NotifyHub
-from gridpg.frontend.reload_share import NodeMaps, ReloadShare, SharedReload
+from gridpg.frontend.reload_share import ReloadShare, SharedReload
 from gridpg.frontend.session import Session
 from gridpg.frontend.standby_watch import STALE_SLACK, StandbyVerdict, Verdict
 from gridpg.gtm.client import GtmClient
@@ -68,9 +69,7 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("gridpg.coordinator")
 
-TYPE_MAP_WAIT = 1.0  # seconds a catalog reload waits for a datanode's type OIDs (one down)
-# a reload's reads of the datanodes under way: node -> (the address read, its type rows)
-NodeReads = dict[str, tuple[NodeAddress, "asyncio.Future[list[tuple[str | None, ...]]]"]]
+TYPE_MAP_WAIT = 1.0  # seconds a statement waits for a read of a datanode's maps (one down)
 # Types whose binary form names a user type by OID (the element of an array of one, the
 # fields of a composite, a domain over either): executor/oid_results.py sends them in the
 # catalog server's binary form.
@@ -78,6 +77,16 @@ OID_CARRYING_TYPES_SQL = """SELECT t.oid FROM pg_catalog.pg_type t
 LEFT JOIN pg_catalog.pg_type b ON b.oid = t.typbasetype
 WHERE t.oid >= 16384 AND (t.typtype = 'c' OR t.typcategory = 'A'
   OR (t.typtype = 'd' AND b.oid >= 16384 AND (b.typtype = 'c' OR b.typcategory = 'A')))"""
+
+
+@dataclass
+class CatalogPart:
+    """The catalog server's side of the datanodes' maps, read after a reload: its user and
+    extension types by schema and name, and its relations' columns
+    (relation_oids.catalog_columns); a node's are matched to these."""
+
+    types: dict[tuple[str, str], int]
+    relations: relation_oids.CatalogColumns
 
 
 @dataclass
@@ -245,6 +254,7 @@ class Coordinator:
         # committed must not finish after the DDL's own reload and put the older view back.
         self._reload_lock = asyncio.Lock()
         self._listen_task: asyncio.Future[None] | None = None
+        self.epoch_acks = EpochAcks()  # wakes a DDL waiting for the other coordinators
         self.notify_hub = NotifyHub(self)  # user LISTEN/NOTIFY (frontend/notify_hub.py)
         self._columns: dict[Any, Any] = {}
         self.views: dict[tuple[str, str], str] = {}  # user views: (schema, name) -> definition
@@ -256,8 +266,19 @@ class Coordinator:
         self._sequences: dict[str, list[int]] = {}
         self._sequence_caches: dict[str, int] = {}  # CACHE of each sequence, per epoch
         self._type_names: dict[tuple[int, int], str] = {}  # (oid, typmod) -> name
-        # each datanode's relations as the reloads read them (read again where changed)
+        # each datanode's relations as the reads of its maps left them (read again where changed)
         self._node_relations: dict[str, relation_oids.NodeRelations] = {}
+        # The nodes' maps, read lazily (`ensure_node_maps`): the catalog server's side of
+        # them and the reload count when it was read (one read at a time); reloads
+        # installed so far; per node, the count when its last read began, and one read of
+        # it at a time.
+        self._catalog_part: CatalogPart | None = None
+        self._catalog_part_at = -1
+        self._catalog_part_lock = asyncio.Lock()
+        self._maps_generation = 0
+        self._maps_read_at: dict[str, int] = {}
+        self._map_reads: dict[str, asyncio.Lock] = {}
+        self.pools.read_maps = self.ensure_node_maps
         self.shard_pieces = store.ShardPieces()  # the shards the last load decoded, per table
         # the sibling workers' one reload per epoch (made before the fork; None: one worker)
         self.reload_share: ReloadShare | None = None
@@ -332,17 +353,13 @@ class Coordinator:
                 async with self.reload_share.turn() as held:
                     shared = self.reload_share.take(epoch) if held else None
                     if shared is not None:
-                        await self._install_shared(conn, shared)
+                        self._install_shared(shared)
                         log.debug("catalog epoch %d installed from a sibling worker's reload", epoch)
                     else:
                         fresh = await self._read_catalog(conn, epoch)
                         if held:
                             self.reload_share.publish(fresh)
-            await conn.simple_query(
-                "INSERT INTO gridpg.coordinator_state (name, epoch) VALUES "
-                f"({quote_literal(self.state_name)}, {int(epoch)}) ON CONFLICT (name) DO UPDATE SET "
-                "epoch = EXCLUDED.epoch, updated = now()"
-            )
+            await conn.simple_query(_state_sql(self.state_name, epoch))
         finally:
             self.pools.pool(self.catalog_node).release(conn)
         self.describe_cache.clear()
@@ -353,50 +370,86 @@ class Coordinator:
 
     async def _read_catalog(self, conn: BackendConnection, epoch: int) -> SharedReload:
         """Read and install the catalog of `epoch`; what was installed, for the siblings.
-        The datanodes (`_start_node_reads`) and the catalog server's part of their maps (on
-        a connection of its own) are read while the snapshot is."""
-        started = self._start_node_reads()
-        # A second catalog connection only if one is idle: a reload never waits for the pool,
-        # whose last connections the DDL that asked for it may hold (GRIDPG_POOL_SIZE=2:
-        # a wait here hung the DDL for good). Without one, the part is read on `conn` after.
-        spare = self.pools.pool(self.catalog_node).take_idle()
-        catalog_part = asyncio.ensure_future(self._catalog_maps_beside(spare)) if spare is not None else None
-        try:
-            rows, views, table_rules = await _load_snapshot_and_views(conn)
-        except BaseException:
-            for pending in [catalog_part, *(read for _, read in started.values())]:
-                if pending is not None:
-                    pending.cancel()
-            raise
-        snapshot = store.snapshot_from_rows(epoch, rows, self.shard_pieces)
-        # (views and rules with the snapshot, no wait between: a plan made for the new
-        # snapshot never sees the old rules, and is cached for the snapshot)
-        self.views, self.table_rules = views, table_rules
-        self.install_snapshot(snapshot)
-        self._follow_datanodes(snapshot)
-        maps = await self._load_type_maps(conn, started, catalog_part)
-        return SharedReload(epoch, rows, views, table_rules,
-                            None if maps is None else self.oid_carrying_types, maps or {})
+        The maps of the datanodes are read, with the catalog server's part of them, when a
+        statement first needs them (`ensure_node_maps`)."""
+        rows, views, table_rules, carrying = await _load_snapshot_and_views(conn)
+        self._install(store.snapshot_from_rows(epoch, rows, self.shard_pieces), views, table_rules, carrying)
+        return SharedReload(epoch, rows, views, table_rules, carrying)
 
-    async def _install_shared(self, conn: BackendConnection, shared: SharedReload) -> None:
-        """Install a sibling's reload of this epoch; the nodes' maps read here unless each
-        node this worker uses was read, at the same address, by the sibling."""
-        snapshot = store.snapshot_from_rows(shared.epoch, shared.snapshot_rows, self.shard_pieces)
-        self.views, self.table_rules = shared.views, shared.table_rules
+    def _install_shared(self, shared: SharedReload) -> None:
+        """Install a sibling's reload of this epoch."""
+        self._install(store.snapshot_from_rows(shared.epoch, shared.snapshot_rows, self.shard_pieces),
+                      shared.views, shared.table_rules, shared.oid_carrying_types)
+
+    def _install(self, snapshot: CatalogSnapshot, views: dict[tuple[str, str], str],
+                 rules: dict[tuple[str, str], TableRules], carrying: frozenset[int]) -> None:
+        """The catalog planned with from now on. Views and rules with the snapshot, no wait
+        between: a plan made for the new snapshot never sees the old rules, and is cached
+        for the snapshot. Every datanode's maps are read again, with the catalog server's
+        part of them, before a statement next takes one of its connections."""
+        self.views, self.table_rules = views, rules
+        self.oid_carrying_types = carrying
         self.install_snapshot(snapshot)
         self._follow_datanodes(snapshot)
-        pooled = {name for name, _ in self.pools.items()}
-        nodes = [n for n in self.datanode_addresses if n in pooled]
-        usable = shared.oid_carrying_types is not None and all(
-            (m := shared.maps.get(n)) is not None
-            and (m.host, m.port) == (self.datanode_addresses[n].host, self.datanode_addresses[n].port)
-            for n in nodes)
-        if not usable:
-            await self._load_type_maps(conn)
+        self._maps_generation += 1
+        self.pools.stale_maps.update(self.datanode_addresses)
+
+    async def ensure_node_maps(self, node: str) -> None:
+        """A datanode's type and relation maps read again after the reloads so far: a
+        statement that takes one of the node's connections after a reload (after the DDL
+        that caused it returned, on any coordinator) relays its RowDescriptions through maps
+        read after that DDL committed. A read begun after the latest reload serves every
+        statement waiting for it; one begun earlier does not. The node stays stale when a
+        reload came while it was read (the next statement reads it again)."""
+        wanted = self._maps_generation
+        lock = self._map_reads.setdefault(node, asyncio.Lock())
+        async with lock:
+            if self._maps_read_at.get(node, -1) >= wanted:
+                return
+            begun = self._maps_generation
+            part = await self._catalog_part_since(begun)
+            if part is not None:
+                await self._read_node_maps(node, part)
+            self._maps_read_at[node] = begun
+            if begun == self._maps_generation:
+                self.pools.stale_maps.discard(node)
+
+    async def _catalog_part_since(self, generation: int) -> CatalogPart | None:
+        """The catalog server's part of the nodes' maps (`_CATALOG_PART_SQL`), read after
+        the reload of `generation` installed (once for all the nodes; never waiting for the
+        pool, as `_map_read`); None when that read failed (the nodes keep their maps)."""
+        async with self._catalog_part_lock:
+            if self._catalog_part is not None and self._catalog_part_at >= generation:
+                return self._catalog_part
+            begun = self._maps_generation
+            try:
+                types, relations = await self._map_read(self.catalog_node, _CATALOG_PART_SQL)
+            except (PgError, OSError) as exc:
+                log.warning("the catalog server's type and relation OIDs not read: %s", exc)
+                return None
+            self._catalog_part = CatalogPart({(schema, name): int(oid) for oid, schema, name in types.rows},
+                                             relation_oids.catalog_columns(relations.rows))
+            self._catalog_part_at = begun
+            return self._catalog_part
+
+    async def _read_node_maps(self, node: str, part: CatalogPart) -> None:
+        """Each datanode's OIDs of user and extension types -> the catalog server's, matched
+        by schema and name (`_Protocol.type_map`), and of its relations and their columns
+        (`_Protocol.column_map`, catalog/relation_oids.py): a node's RowDescription then names types
+        by the OIDs clients find in the catalog (`'vector'::regtype`, psycopg's EnumInfo),
+        as the answers the coordinator builds do. A node that does not answer within
+        TYPE_MAP_WAIT keeps its maps (a statement must not wait for a node that is down)."""
+        address = self.datanode_addresses.get(node)
+        if address is None:
             return
-        self.oid_carrying_types = shared.oid_carrying_types or frozenset()
-        for node in nodes:
-            self._fill_maps(node, shared.maps[node].type_map, shared.maps[node].column_map)
+        try:
+            rows = await asyncio.wait_for(self._read_node(node, address), TYPE_MAP_WAIT)
+        except (PgError, OSError, TimeoutError) as exc:
+            log.debug("type OIDs of %s not read: %s", node, exc)
+            return
+        found = {int(oid): part.types.get((schema, name)) for oid, schema, name in rows}
+        type_map = {oid: mapped for oid, mapped in found.items() if mapped is not None and mapped != oid}
+        self._fill_maps(node, type_map, self._node_relations[node].column_map(part.relations))
         maps_reloaded()
 
     def _fill_maps(self, node: str, type_map: dict[int, int], column_map: relation_oids.ColumnMap) -> None:
@@ -540,128 +593,71 @@ class Coordinator:
             pool.release(conn)
 
     async def _wait_for_coordinators(self, epoch: int, timeout: float = 3.0) -> None:
-        """Wait until the other coordinators report `epoch` loaded (bounded: one may be down)."""
-        deadline = asyncio.get_running_loop().time() + timeout
-        others = f"WHERE name <> {quote_literal(self.state_name)}"
-        for address in [self.catalog_address, *self.other_catalogs]:
-            pool = self.pools.pool(address.name)
-            while asyncio.get_running_loop().time() < deadline:
-                conn = await self.internal_acquire(address.name)
-                try:
-                    rows = await conn.query(f"SELECT coalesce(min(epoch), {int(epoch)}) FROM gridpg.coordinator_state {others}")
-                except PgError:
-                    rows = [("0",)]
-                finally:
-                    pool.release(conn)
-                if int(rows[0][0] or 0) >= epoch:
-                    break
-                await asyncio.sleep(0.01)
-            else:
-                log.warning("a coordinator on %s did not confirm epoch %d", address.name, epoch)
+        """Wait until the other coordinators report `epoch` loaded (bounded: one may be down):
+        every catalog server asked at once, again when one of them notifies that a worker
+        wrote its row (frontend/epoch_acks.py), or RECHECK after the last look."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + timeout
+        waiting = [self.catalog_address, *self.other_catalogs]
+        self.epoch_acks.listen(waiting)
+        while True:
+            wakeup = self.epoch_acks.wakeup()  # (before the look: an ack after it sets this)
+            loaded = await asyncio.gather(*(self._has_epoch(a.name, epoch) for a in waiting))
+            waiting = [a for a, done in zip(waiting, loaded) if not done]
+            remaining = deadline - loop.time()
+            if not waiting or remaining <= 0:
+                break
+            await self.epoch_acks.until_notified(wakeup, min(RECHECK, remaining))
+        for address in waiting:
+            log.warning("a coordinator on %s did not confirm epoch %d", address.name, epoch)
 
-    async def _load_type_maps(self, catalog: BackendConnection, started: NodeReads | None = None,
-                              catalog_part: asyncio.Future[list[QueryResult] | None] | None = None
-                              ) -> dict[str, NodeMaps] | None:
-        """Each datanode's OIDs of user and extension types -> the catalog server's, matched
-        by schema and name (`_Protocol.type_map`), and of its relations and their columns
-        (`_Protocol.column_map`, catalog/relation_oids.py): a node's RowDescription then names types
-        by the OIDs clients find in the catalog (`'vector'::regtype`, psycopg's EnumInfo),
-        as the answers the coordinator builds do. A node that does not answer within
-        TYPE_MAP_WAIT keeps its map (a reload must not wait for a node that is down).
-        `started`: the nodes' reads begun already (`_start_node_reads`); one of a node now
-        served elsewhere (the snapshot just installed moved its primary) is read again there.
-        `catalog_part`: the catalog server's part (`_read_catalog_maps`) under way.
-        Answers the maps of the nodes read (for the sibling workers: `_install_shared`);
-        None when the catalog server's part failed (no map was read)."""
-        started = dict(started or {})
-        results = await (catalog_part if catalog_part is not None else self._read_catalog_maps(catalog))
-        if results is None:
-            for _, pending in started.values():
-                pending.cancel()
-            return None
-        types, carrying, relations = results
-        wanted = {(schema, name): int(oid) for oid, schema, name in types.rows}
-        self.oid_carrying_types = frozenset(int(row[0]) for row in carrying.rows)
-        catalog_relations = relation_oids.catalog_columns(relations.rows)
-        current = self._start_node_reads(started)
-        nodes = list(current)
-        outcomes = await asyncio.gather(*(current[n][1] for n in nodes), return_exceptions=True)
-        read: dict[str, NodeMaps] = {}
-        for node, outcome in zip(nodes, outcomes):
-            if isinstance(outcome, BaseException) and not isinstance(outcome, (PgError, OSError, TimeoutError)):
-                raise outcome
-            if isinstance(outcome, BaseException):
-                log.debug("type OIDs of %s not read: %s", node, outcome)
-                continue
-            address = current[node][0]
-            found = {int(oid): wanted.get((schema, name)) for oid, schema, name in outcome}
-            type_map = {oid: mapped for oid, mapped in found.items() if mapped is not None and mapped != oid}
-            column_map = self._node_relations[node].column_map(catalog_relations)
-            read[node] = NodeMaps(address.host, address.port, type_map, column_map)
-            self._fill_maps(node, type_map, column_map)
-        maps_reloaded()
-        return read
-
-    async def _catalog_maps_beside(self, spare: BackendConnection) -> list[QueryResult] | None:
-        """`_read_catalog_maps` on `spare`, an idle catalog connection taken without waiting,
-        given back after (closed when the read did not end well)."""
-        pool = self.pools.pool(self.catalog_node)
+    async def _has_epoch(self, catalog: str, epoch: int) -> bool:
+        """Whether every other coordinator process writing on `catalog` has loaded `epoch`."""
+        conn = await self.internal_acquire(catalog)
         try:
-            conn = await self._neutral(self.catalog_node, spare)  # (discarded when that fails)
+            rows = await conn.query(f"SELECT coalesce(min(epoch), {int(epoch)}) FROM gridpg.coordinator_state "
+                                    f"WHERE name <> {quote_literal(self.state_name)}")
         except PgError:
-            return None
-        try:
-            results = await self._read_catalog_maps(conn)
-        except BaseException:
-            pool.discard(conn)
-            raise
-        if results is None:
-            pool.discard(conn)
-        else:
-            pool.release(conn)
-        return results
-
-    async def _read_catalog_maps(self, catalog: BackendConnection | None = None) -> list[QueryResult] | None:
-        """The catalog server's types, types carrying OIDs and relations (the nodes' maps
-        match theirs to these), on `catalog` or a pooled connection; None when it failed."""
-        sql = f"{relation_oids.TYPE_OIDS_SQL}; {OID_CARRYING_TYPES_SQL}; {relation_oids.RELATION_COLUMNS_SQL}"
-        try:
-            return await (catalog.simple_query(sql) if catalog is not None
-                          else self.internal_results(self.catalog_node, sql))
-        except PgError:
-            return None
-
-    def _start_node_reads(self, started: NodeReads | None = None) -> NodeReads:
-        """A read (`_read_node`, bounded by TYPE_MAP_WAIT) of each datanode this worker
-        uses, at the address it uses now: those of `started` still at it, new ones for the
-        rest (the others in `started` are cancelled)."""
-        pooled = {name for name, _ in self.pools.items()}
-        out: NodeReads = {}
-        for node, address in self.datanode_addresses.items():
-            if node not in pooled:
-                continue
-            before = (started or {}).pop(node, None)
-            if before is not None and (before[0].host, before[0].port) == (address.host, address.port):
-                out[node] = before
-                continue
-            if before is not None:
-                before[1].cancel()
-            out[node] = (address, asyncio.ensure_future(asyncio.wait_for(self._read_node(node, address),
-                                                                          TYPE_MAP_WAIT)))
-        for _, pending in (started or {}).values():
-            pending.cancel()
-        return out
+            rows = [("0",)]
+        finally:
+            self.pools.pool(catalog).release(conn)
+        return int(rows[0][0] or 0) >= epoch
 
     async def _read_node(self, node: str, address: NodeAddress) -> list[tuple[str | None, ...]]:
         """Read a datanode's relations into its NodeRelations (what changed since the last
         read, else all of them); answers its types' rows (TYPE_OIDS_SQL)."""
         known = self._node_relations.setdefault(node, relation_oids.NodeRelations())
         full = known.is_full_read_due()
-        _, mark, rows, groups, _ = await self.internal_results(node, known.read_sql(full))
+        _, mark, rows, groups, _ = await self._map_read(node, known.read_sql(full))
         if not known.apply(full, (address.host, str(address.port)), mark.rows[0], groups.rows):
-            _, mark, rows, groups, _ = await self.internal_results(node, known.read_sql(True))
+            _, mark, rows, groups, _ = await self._map_read(node, known.read_sql(True))
             known.apply(True, (address.host, str(address.port)), mark.rows[0], groups.rows)
         return rows.rows
+
+    async def _map_read(self, node: str, sql: str) -> list[QueryResult]:
+        """`sql`'s results on the node, for a read of its maps, never waiting for its pool:
+        an idle connection, a new pooled one while the pool has room, else one of its own,
+        closed after. The statements waiting for the maps may hold the pool's last
+        connections themselves (GRIDPG_POOL_SIZE=2, two blocks on the node): a wait for one
+        would last until the read's bound and leave the maps stale."""
+        pool = self.pools.pool(node)
+        conn = pool.take_idle()
+        if conn is None and pool.open_count < pool.max_size:
+            conn = await pool.acquire()  # (opens one: nothing to wait for)
+        if conn is None:
+            side = await BackendConnection.connect(pool.address)
+            try:
+                return await side.simple_query(sql)
+            finally:
+                side.close()
+        conn = await self._neutral(node, conn)  # (discarded when that fails)
+        try:
+            results = await conn.simple_query(sql)
+        except BaseException:
+            pool.discard(conn)
+            raise
+        pool.release(conn)
+        return results
 
     def install_snapshot(self, snapshot: CatalogSnapshot) -> None:
         """The catalog this coordinator plans with from now on."""
@@ -1108,6 +1104,7 @@ class Coordinator:
         return await asyncio.get_running_loop().create_server(self.client_protocol, host, port, **kwargs)
 
     def close(self) -> None:
+        self.epoch_acks.close()
         if self._standby_task is not None:
             self._standby_task.cancel()
             self._standby_watch.close()
@@ -1144,12 +1141,31 @@ _RULES_SQL = (
     "ORDER BY 1, 2, 3")
 
 
+# The catalog server's part of the datanodes' maps: its types and its relations' columns
+# (a node's are matched to these by schema and name).
+_CATALOG_PART_SQL = f"{relation_oids.TYPE_OIDS_SQL}; {relation_oids.RELATION_COLUMNS_SQL}"
+
+
+def _state_sql(name: str, epoch: int) -> str:
+    """A worker reports `epoch` loaded: its `coordinator_state` row, and a notification
+    that wakes DDL waiting for it (frontend/epoch_acks.py), in one transaction. Committed
+    without waiting for the WAL flush: the row is an acknowledgement, written again at
+    every reload, not data (a row a crash lost makes a DDL wait its bound, no more)."""
+    return ("BEGIN; SET LOCAL synchronous_commit TO off; "
+            "INSERT INTO gridpg.coordinator_state (name, epoch) VALUES "
+            f"({quote_literal(name)}, {int(epoch)}) ON CONFLICT (name) DO UPDATE SET "
+            f"epoch = EXCLUDED.epoch, updated = now(); NOTIFY {ACK_CHANNEL}; COMMIT")
+
+
 async def _load_snapshot_and_views(conn: BackendConnection) -> tuple[
-        Sequence[Sequence[Any]], dict[tuple[str, str], str], dict[tuple[str, str], TableRules]]:
+        Sequence[Sequence[Any]], dict[tuple[str, str], str], dict[tuple[str, str], TableRules], frozenset[int]]:
     """The snapshot's rows (store.SNAPSHOT_SQL), the views and the rules (`_load_views`),
-    in one round trip and one transaction."""
-    results = await conn.simple_query(f"BEGIN; {store.SNAPSHOT_SQL}; {_VIEWS_SQL}; {_RULES_SQL}; COMMIT")
-    return results[1].rows, *_views_and_rules(results[3].rows, results[4].rows)
+    and the types carrying OIDs (OID_CARRYING_TYPES_SQL), in one round trip and one
+    transaction."""
+    results = await conn.simple_query(
+        f"BEGIN; {store.SNAPSHOT_SQL}; {_VIEWS_SQL}; {_RULES_SQL}; {OID_CARRYING_TYPES_SQL}; COMMIT")
+    views, rules = _views_and_rules(results[3].rows, results[4].rows)
+    return results[1].rows, views, rules, frozenset(int(row[0]) for row in results[5].rows if row[0])
 
 
 def _views_and_rules(view_rows: Sequence[Sequence[Any]], rule_rows: list[Any]) -> tuple[

@@ -48,7 +48,8 @@ SEND_ATTEMPTS = 4  # tries of one send, a failover's re-found hub included
 RETRY_PAUSE = 0.5  # seconds between them, and between reconnections of a listener
 COMMAND_TIMEOUT = 10.0  # bound on one LISTEN/UNLISTEN/sync round trip
 RECONNECT_MAX = 5.0  # seconds between a listener's attempts to connect again, at most
-INTERNAL_CHANNELS = frozenset({"gridpg_catalog"})  # frontend/coordinator.py EPOCH_CHANNEL
+# frontend/coordinator.py EPOCH_CHANNEL, frontend/epoch_acks.py ACK_CHANNEL
+INTERNAL_CHANNELS = frozenset({"gridpg_catalog", "gridpg_epoch_loaded"})
 
 
 def hub_address(coord: Coordinator) -> NodeAddress | None:

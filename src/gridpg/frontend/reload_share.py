@@ -1,8 +1,9 @@
 """One catalog reload per metadata epoch, shared by a coordinator's worker processes.
 
 After DDL every worker process of every coordinator reloads the catalog: the snapshot,
-views and rules from its catalog server, the datanodes' type and relation maps
-(`Coordinator._reload_catalog`). The workers of one coordinator read the same servers and
+views and rules from its catalog server (`Coordinator._reload_catalog`; each worker reads
+the datanodes' type and relation maps, and the catalog server's part of them, when a
+statement first takes a node's connection after the reload, h-ddl26). The workers of one coordinator read the same servers and
 got the same answer; with two workers that was every read twice, and on a 2-core machine
 the reads (mostly the datanodes' relation listings) were most of a DDL's time
 (bench/RESULTS.md, "DDL latency ... (h-ddl25)"). Now the workers take turns under a lock:
@@ -13,8 +14,7 @@ Why that keeps the guarantee: the published reload of epoch E was read after the
 reported E, so it holds every change committed before E was bumped: what the sibling's
 own read would hold, at least (newer changes bump the epoch again and are reloaded then,
 as for a read of its own). A sibling installs only a reload of exactly the epoch it asked
-the GTM for, and a node's maps only when it was read at the address the sibling uses for
-that node; else it reads itself.
+the GTM for; else it reads itself.
 
 Where: an anonymous memory file (memfd) made before the fork, inherited by every worker:
 no path another user (or a datanode's `COPY TO`, which writes files as the server's
@@ -39,26 +39,15 @@ import pickle
 import struct
 import tempfile
 from collections.abc import AsyncIterator, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
-from gridpg.catalog.relation_oids import ColumnMap
 
 log = logging.getLogger("gridpg.coordinator")
 
 LOCK_WAIT = 10.0  # seconds a worker waits for a sibling's reload before reading itself
 _POLL = 0.002  # seconds between tries of the lock
 _EPOCH = struct.Struct("<q")
-
-
-@dataclass
-class NodeMaps:
-    """A datanode's maps as one reload read them, and where it read them."""
-
-    host: str
-    port: int
-    type_map: dict[int, int]
-    column_map: ColumnMap
 
 
 @dataclass
@@ -72,8 +61,7 @@ class SharedReload:
     snapshot_rows: Sequence[Sequence[Any]]
     views: dict[tuple[str, str], str]
     table_rules: dict[tuple[str, str], Any]
-    oid_carrying_types: frozenset[int] | None  # None: the catalog's type query failed
-    maps: dict[str, NodeMaps] = field(default_factory=dict)  # the nodes read in time
+    oid_carrying_types: frozenset[int]  # (OID_CARRYING_TYPES_SQL, read with the snapshot)
 
 
 class ReloadShare:

@@ -1136,8 +1136,8 @@ class StatementRunner:
         txn = self.txn
         alone = txn.state is TxnState.IDLE and not txn.participants and group not in txn.pinned
         # (alone: DistributedTransaction.take_alone, without its call)
-        conn = txn.pools.pool(group).take_matching(self._setup_now) if alone \
-            else txn.connection_now(group, self._setup_now)
+        conn = (None if group in txn.pools.stale_maps else txn.pools.pool(group).take_matching(self._setup_now)) \
+            if alone else txn.connection_now(group, self._setup_now)
         if conn is None:
             return None
         self.current_sql = route.client_sql or route.sql  # (route.statement)

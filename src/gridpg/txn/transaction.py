@@ -528,12 +528,17 @@ class DistributedTransaction:
 
     # -- participants ------------------------------------------------------------------
 
-    async def connection(self, node: str, wants_block: bool) -> BackendConnection:
+    async def connection(self, node: str, wants_block: bool, maps: bool = True) -> BackendConnection:
         """The node's connection for this transaction, joining the node if needed.
 
         `wants_block` opens a remote transaction block even outside an explicit BEGIN
         (a statement that writes on several nodes needs one to commit atomically).
+        `maps`: the node's type and relation maps are read first where a catalog reload
+        left them stale (PoolSet.ensure_maps); DDL, which relays no RowDescription, says
+        False, so a burst of DDL reads no datanode's maps.
         """
+        if maps and node in self.pools.stale_maps:
+            await self.pools.ensure_maps(node)
         part = self.participants.get(node)
         if part is not None and part.conn.is_closed and not self.in_block:
             # lost outside a transaction block: nothing of this session is on it any more
@@ -568,7 +573,10 @@ class DistributedTransaction:
         """`connection(node, wants_block=False)` where it needs no waiting, else None with
         nothing taken: the node's participant connection with nothing owed or unread on
         it; outside a block, an idle pooled connection that `setup_now` finds in the
-        session's state already (no RESET/SET to send), which joins as `_join` would join it."""
+        session's state already (no RESET/SET to send), which joins as `_join` would join it.
+        None also while the node's maps are stale (`connection` reads them first)."""
+        if node in self.pools.stale_maps:
+            return None
         part = self.participants.get(node)
         if part is not None:
             # (a block not open there yet: `connection` opens it)
@@ -607,7 +615,10 @@ class DistributedTransaction:
     def take_alone(self, node: str, setup_now: Callable[[BackendConnection], bool]) -> BackendConnection | None:
         """For one statement outside any block, with no participant: an idle pooled
         connection that `setup_now` finds in the session's state, kept out of the
-        participants; it goes back with `give_back_alone` or joins them with `adopt`."""
+        participants; it goes back with `give_back_alone` or joins them with `adopt`.
+        None also while the node's maps are stale (as `connection_now`)."""
+        if node in self.pools.stale_maps:
+            return None
         return self.pools.pool(node).take_matching(setup_now)
 
     def give_back_alone(self, node: str, conn: BackendConnection) -> None:
