@@ -69,6 +69,12 @@ SERVER_STATE_C_FUNCTIONS = {
     # ("public.t_24" where PostgreSQL says "t")
     "triggered_change_notification": "names the datanode's shard, not the table, in its notification",
 }
+# C functions of contrib modules that change a setting of the session on the one server
+# running them, by C symbol -> the setting: the session takes the new value over on every
+# node, as after PL/pgSQL code calling set_config() (frontend/session_commands.py
+# adopt_code_settings). pg_trgm's `SELECT set_limit(0.2)` ran on the catalog server alone,
+# and `t % 'word'` on the datanodes went on with the old threshold: other rows, no error.
+SETTING_C_FUNCTIONS = {"set_limit": "pg_trgm.similarity_threshold"}
 SYSTEM_SCHEMAS = frozenset({"pg_catalog", "information_schema"})
 
 Resolver = Callable[[analyze.RelRef, tuple[str, ...]], DistTable | None]
@@ -241,6 +247,9 @@ def routine_access(routine: Routine) -> Access:
     """What one routine's body touches."""
     body = routine_body(routine)
     access = _tree_access(list(body.trees))
+    setting = SETTING_C_FUNCTIONS.get(routine.symbol.lower()) if routine.language.lower() in OPAQUE_SAFE else None
+    if setting is not None:
+        access = replace(access, settings=((setting, False),))
     unreadable = body.unreadable
     size_call = _size_call(routine.definition)
     if size_call is not None and not unreadable:
