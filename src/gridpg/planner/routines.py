@@ -74,7 +74,9 @@ SERVER_STATE_C_FUNCTIONS = {
 # node, as after PL/pgSQL code calling set_config() (frontend/session_commands.py
 # adopt_code_settings). pg_trgm's `SELECT set_limit(0.2)` ran on the catalog server alone,
 # and `t % 'word'` on the datanodes went on with the old threshold: other rows, no error.
-SETTING_C_FUNCTIONS = {"set_limit": "pg_trgm.similarity_threshold"}
+# isn's isn_weak(true) (C accept_weak_input) lets ISBNs with a wrong check digit in: the
+# datanodes parsing an INSERT's values still refused them.
+SETTING_C_FUNCTIONS = {"set_limit": "pg_trgm.similarity_threshold", "accept_weak_input": "isn.weak"}
 SYSTEM_SCHEMAS = frozenset({"pg_catalog", "information_schema"})
 
 Resolver = Callable[[analyze.RelRef, tuple[str, ...]], DistTable | None]
