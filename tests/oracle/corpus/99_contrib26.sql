@@ -60,3 +60,4 @@ SELECT b.label, count(*) FROM c26_names a JOIN c26_names2 b ON a.name = b.name G
 SELECT count(*) FROM c26_names WHERE name IN (SELECT name FROM c26_names2);
 SELECT count(*) FROM (SELECT name FROM c26_names INTERSECT SELECT name FROM c26_names2) s;
 SELECT lower(min(name)::text), lower(max(name)::text) FROM c26_names;
+
