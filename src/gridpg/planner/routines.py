@@ -72,8 +72,8 @@ SERVER_STATE_C_FUNCTIONS = {
     # ("public.t_24" where PostgreSQL says "t")
     "triggered_change_notification": "names the datanode's shard, not the table, in its notification",
     **{symbol: _STORAGE for symbol in (
-        # pgstattuple, pgrowlocks, pg_visibility, amcheck, pageinspect, pg_prewarm and
-        # pg_surgery read (or change) the pages of the relation they are given on the server
+        # pgstattuple, pgrowlocks, pg_visibility, amcheck, pageinspect, pg_prewarm,
+        # pg_surgery and pg_freespacemap read (or change) the pages of the relation they are given on the server
         # running them: for a distributed table (or its index) the catalog server's empty
         # copy, which pgstattuple('t') reported as 0 tuples, pg_visibility_map('t') as no
         # pages, bt_index_check() as sound, without an error (h-contrib26)
@@ -86,7 +86,8 @@ SERVER_STATE_C_FUNCTIONS = {
         "bt_index_check", "bt_index_parent_check", "gin_index_check", "verify_heapam",
         "get_raw_page", "get_raw_page_fork", "get_raw_page_1_9", "get_raw_page_fork_1_9",
         "bt_metap", "bt_page_stats", "bt_page_stats_1_9", "bt_page_items", "bt_page_items_1_9",
-        "bt_multi_page_stats", "hash_bitmap_info", "pg_prewarm", "heap_force_kill", "heap_force_freeze")},
+        "bt_multi_page_stats", "hash_bitmap_info", "pg_prewarm", "heap_force_kill", "heap_force_freeze",
+        "pg_freespace")},
 }
 # C functions of contrib modules that change a setting of the session on the one server
 # running them, by C symbol -> the setting: the session takes the new value over on every
