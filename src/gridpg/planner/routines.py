@@ -73,10 +73,11 @@ SERVER_STATE_C_FUNCTIONS = {
     "triggered_change_notification": "names the datanode's shard, not the table, in its notification",
     **{symbol: _STORAGE for symbol in (
         # pgstattuple, pgrowlocks, pg_visibility, amcheck, pageinspect, pg_prewarm,
-        # pg_surgery and pg_freespacemap read (or change) the pages of the relation they are given on the server
-        # running them: for a distributed table (or its index) the catalog server's empty
-        # copy, which pgstattuple('t') reported as 0 tuples, pg_visibility_map('t') as no
-        # pages, bt_index_check() as sound, without an error (h-contrib26)
+        # pg_surgery and pg_freespacemap read (or change) the pages of the relation they
+        # are given on the server running them: for a distributed table (or its index) the
+        # catalog server's empty copy, which pgstattuple('t') reported as 0 tuples,
+        # pg_visibility_map('t') as no pages, bt_index_check() as sound, without an error
+        # (h-contrib26)
         "pgstattuple", "pgstattuple_v1_5", "pgstattuplebyid", "pgstattuplebyid_v1_5",
         "pgstattuple_approx", "pgstattuple_approx_v1_5", "pgstatindex", "pgstatindex_v1_5",
         "pgstatindexbyid", "pgstatindexbyid_v1_5", "pgstatginindex", "pgstatginindex_v1_5",
