@@ -41,3 +41,12 @@ def test_tableoid_of_a_substituted_catalog_is_its_oid() -> None:
                 "SELECT tableoid FROM pg_class", "SELECT c.tableoid FROM pg_class c",
                 "SELECT t.tableoid FROM information_schema.tables t"):
         assert internal_view.rewrite(sql) == sql, sql
+
+
+def test_the_loopbacks_extension_is_left_out_of_pg_extension() -> None:
+    """(h-contrib26) `SELECT extname FROM pg_extension` listed gridpg's postgres_fdw beside
+    the client's own extensions."""
+    out = internal_view.rewrite("SELECT extname FROM pg_extension ORDER BY 1")
+    assert out.startswith("SELECT extname FROM (SELECT * FROM pg_catalog.pg_extension gp_x WHERE NOT "
+                          "(gp_x.extname = 'postgres_fdw' AND gp_x.extnamespace IN")
+    assert out.endswith(") AS pg_extension ORDER BY 1")

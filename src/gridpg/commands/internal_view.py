@@ -10,7 +10,7 @@ PostgreSQL finds one (PostgreSQL's subselect.sql:1117), and `information_schema.
 `columns` listed every shadow as a FOREIGN table. A client's SELECT reads, in place of
 
   pg_namespace, pg_class, pg_type, pg_attribute, pg_foreign_table, pg_tables,
-  pg_event_trigger, information_schema.schemata, information_schema.tables,
+  pg_event_trigger, pg_extension, information_schema.schemata, information_schema.tables,
   information_schema.columns
 
 (unqualified or schema-qualified), a subquery of the same catalog without the rows of those
@@ -25,8 +25,9 @@ over it are left out the same way of
 
 (PostgreSQL's foreign_data.sql lists them), and the loopback's postgres_fdw wrapper with
 them (the extension gridpg installs in its schema, which a client cannot use: the datanodes
-have no postgres_fdw; `\\dx` still lists the extension, as the schema `gridpg` stays
-visible); its DDL guards (event triggers running gridpg's functions) are left out of
+have no postgres_fdw); that extension is left out of pg_extension too (`\\dx`, and
+`SELECT extname FROM pg_extension` listed one extension more than PostgreSQL after a
+client's own CREATE EXTENSIONs, h-contrib26); its DDL guards (event triggers running gridpg's functions) are left out of
 pg_event_trigger (psql's `\\dy`). Their OIDs still resolve
 (`'x'::regclass`, `pg_table_is_visible`). psql's `\\d` family, ORMs' introspection and
 `information_schema` reads then see what PostgreSQL would. The schema `gridpg` (gridpg's
@@ -92,6 +93,9 @@ SUBSTITUTES: dict[tuple[str, str], str] = {
         "(SELECT * FROM pg_catalog.pg_event_trigger gp_x WHERE gp_x.evtfoid NOT IN (SELECT gp_hp.oid "
         "FROM pg_catalog.pg_proc gp_hp JOIN pg_catalog.pg_namespace gp_hn ON gp_hn.oid = gp_hp.pronamespace "
         "WHERE gp_hn.nspname = 'gridpg'))",
+    ("pg_catalog", "pg_extension"):  # the loopback's postgres_fdw, in gridpg's schema
+        "(SELECT * FROM pg_catalog.pg_extension gp_x WHERE NOT (gp_x.extname = 'postgres_fdw' AND "
+        "gp_x.extnamespace IN (SELECT gp_hn.oid FROM pg_catalog.pg_namespace gp_hn WHERE gp_hn.nspname = 'gridpg')))",
     ("pg_catalog", "pg_foreign_data_wrapper"):
         f"(SELECT * FROM pg_catalog.pg_foreign_data_wrapper gp_x WHERE gp_x.oid NOT IN {_LOOPBACK_WRAPPERS})",
     ("pg_catalog", "pg_foreign_server"):

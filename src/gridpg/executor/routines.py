@@ -663,7 +663,8 @@ def _is_ddl(lowered: str) -> bool:
 # code (currval() in such a statement was refused)
 _CODE_SOURCE = ("({f}.prolang NOT IN (SELECT oid FROM pg_catalog.pg_language "
                 "WHERE lanname IN ('c', 'internal')) OR lower({f}.prosrc) IN ("
-                + ", ".join(quote_literal(s) for s in sorted(body.SQL_TEXT_FUNCTIONS | set(body.SERVER_STATE_C_FUNCTIONS)))
+                + ", ".join(quote_literal(s) for s in sorted(body.SQL_TEXT_FUNCTIONS | set(body.SERVER_STATE_C_FUNCTIONS)
+                                                        | set(body.SETTING_C_FUNCTIONS)))
                 + "))")
 _READABLE = ("(CASE WHEN p.prokind = 'a' THEN EXISTS (SELECT FROM pg_catalog.pg_aggregate a "
              "JOIN pg_catalog.pg_proc f ON f.oid IN (a.aggtransfn, a.aggfinalfn, a.aggcombinefn, "

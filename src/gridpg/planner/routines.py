@@ -52,6 +52,9 @@ SQL_TEXT_FUNCTIONS = frozenset({
     "database_to_xmlschema", "database_to_xml_and_xmlschema", "ts_stat", "ts_rewrite",
     "crosstab", "crosstab2", "crosstab3", "crosstab4", "crosstab_hash", "connectby",
 })
+_STORAGE = ("reads or changes the pages of the relation it names on the one server running it "
+            "(for a distributed table, the catalog server's empty copy; EXECUTE DIRECT runs it on a "
+            "datanode, over the table's shards there)")
 # C functions of contrib modules that act on the state of the one server running them, which
 # for a trigger on a distributed table is a datanode: wrong there without an error
 SERVER_STATE_C_FUNCTIONS = {
@@ -68,7 +71,33 @@ SERVER_STATE_C_FUNCTIONS = {
     # tcn: its NOTIFY payload names the relation the trigger fires on, a shard on a datanode
     # ("public.t_24" where PostgreSQL says "t")
     "triggered_change_notification": "names the datanode's shard, not the table, in its notification",
+    **{symbol: _STORAGE for symbol in (
+        # pgstattuple, pgrowlocks, pg_visibility, amcheck, pageinspect, pg_prewarm,
+        # pg_surgery and pg_freespacemap read (or change) the pages of the relation they
+        # are given on the server running them: for a distributed table (or its index) the
+        # catalog server's empty copy, which pgstattuple('t') reported as 0 tuples,
+        # pg_visibility_map('t') as no pages, bt_index_check() as sound, without an error
+        # (h-contrib26)
+        "pgstattuple", "pgstattuple_v1_5", "pgstattuplebyid", "pgstattuplebyid_v1_5",
+        "pgstattuple_approx", "pgstattuple_approx_v1_5", "pgstatindex", "pgstatindex_v1_5",
+        "pgstatindexbyid", "pgstatindexbyid_v1_5", "pgstatginindex", "pgstatginindex_v1_5",
+        "pgstathashindex", "pg_relpages", "pg_relpages_v1_5", "pg_relpagesbyid", "pg_relpagesbyid_v1_5",
+        "pgrowlocks", "pg_visibility", "pg_visibility_rel", "pg_visibility_map", "pg_visibility_map_rel",
+        "pg_visibility_map_summary", "pg_check_frozen", "pg_check_visible", "pg_truncate_visibility_map",
+        "bt_index_check", "bt_index_parent_check", "gin_index_check", "verify_heapam",
+        "get_raw_page", "get_raw_page_fork", "get_raw_page_1_9", "get_raw_page_fork_1_9",
+        "bt_metap", "bt_page_stats", "bt_page_stats_1_9", "bt_page_items", "bt_page_items_1_9",
+        "bt_multi_page_stats", "hash_bitmap_info", "pg_prewarm", "heap_force_kill", "heap_force_freeze",
+        "pg_freespace")},
 }
+# C functions of contrib modules that change a setting of the session on the one server
+# running them, by C symbol -> the setting: the session takes the new value over on every
+# node, as after PL/pgSQL code calling set_config() (frontend/session_commands.py
+# adopt_code_settings). pg_trgm's `SELECT set_limit(0.2)` ran on the catalog server alone,
+# and `t % 'word'` on the datanodes went on with the old threshold: other rows, no error.
+# isn's isn_weak(true) (C accept_weak_input) lets ISBNs with a wrong check digit in: the
+# datanodes parsing an INSERT's values still refused them.
+SETTING_C_FUNCTIONS = {"set_limit": "pg_trgm.similarity_threshold", "accept_weak_input": "isn.weak"}
 SYSTEM_SCHEMAS = frozenset({"pg_catalog", "information_schema"})
 
 Resolver = Callable[[analyze.RelRef, tuple[str, ...]], DistTable | None]
@@ -241,6 +270,9 @@ def routine_access(routine: Routine) -> Access:
     """What one routine's body touches."""
     body = routine_body(routine)
     access = _tree_access(list(body.trees))
+    setting = SETTING_C_FUNCTIONS.get(routine.symbol.lower()) if routine.language.lower() in OPAQUE_SAFE else None
+    if setting is not None:
+        access = replace(access, settings=((setting, False),))
     unreadable = body.unreadable
     size_call = _size_call(routine.definition)
     if size_call is not None and not unreadable:
