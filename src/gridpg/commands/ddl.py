@@ -696,9 +696,13 @@ class DdlRunner:
                                    "UNION ALL.")
 
     async def catalog_only(self, sql: str) -> None:
-        """Run on the session's own catalog connection alone (the session's temp objects)."""
+        """Run on the session's own catalog connection alone (the session's temp objects);
+        its notices reach the client ("already exists, skipping", the DEBUG lines a
+        client_min_messages = debug1 asks for), as they would from PostgreSQL."""
         conn = await self.runner.txn.connection(self.coord.catalog_node, wants_block=False)
+        conn.notices.clear()
         results = await conn.simple_query(sql)
+        self._relay_notices(conn)
         from gridpg.pgwire import codec
 
         self.dispatcher.session.send(codec.build_command_complete(results[-1].tag if results else ""))
@@ -1165,11 +1169,15 @@ def without_internal_objects(notice: bytes) -> bytes | None:
     ... CASCADE there also reaches gridpg's own objects (the loopback's shadow foreign
     tables, whose columns use the user's types; the trigger schema), which the client's
     database does not have. Their `drop cascades to` lines are left out and the count
-    made again; None when nothing of the user's is left to report."""
+    made again; None when nothing of the user's is left to report. A DEBUG line of an
+    event trigger firing is gridpg's own loopback triggers' (executor/code_ddl.py), which
+    the client's database does not have either: None."""
     from gridpg.pgwire import codec
 
     fields = codec.parse_error_fields(notice[5:])
     message = fields.get("M", "")
+    if message.startswith("EventTriggerInvoke ") and fields.get("V") == "DEBUG":
+        return None
     if not message.startswith("drop cascades to"):
         return notice
     lines = [message] if "D" not in fields else fields["D"].split("\n")
