@@ -59,6 +59,24 @@ def is_block_catalog(dispatcher: Dispatcher, catalog: BackendConnection) -> bool
     return part is not None and part.conn is catalog
 
 
+async def block_catalog_after_ddl(dispatcher: Dispatcher) -> BackendConnection | None:
+    """The client block's own catalog connection when the block ran DDL there, settled;
+    None otherwise. What that DDL made (a type, its range constructor, a function, a
+    column) exists only in the block: work a statement would do on a side connection of its
+    own (evaluating VALUES rows, the rows of a table-less INSERT ... SELECT) must be done
+    here instead, or it fails (42704, 42883) where PostgreSQL succeeds. That work may use
+    temp tables, which forbid PREPARE TRANSACTION on this server: it decides the 2PC
+    instead, committing in one phase last (txn/transaction.py `_choose_decider`)."""
+    runner = dispatcher.runner
+    own = runner.txn.participants.get(dispatcher.coord.catalog_node)
+    if not runner.txn.in_block or own is None or not own.holds_table_locks \
+            or getattr(runner, "side_catalog_active", False):
+        return None
+    runner.txn.loopback_node = dispatcher.coord.catalog_node
+    await own.conn.settle()
+    return own.conn
+
+
 async def gather_out_of_pg_temp(dispatcher: Dispatcher, gather: Sequence[GatherTable],
                                 final_sql: str) -> tuple[tuple[GatherTable, ...], str]:
     """A coordinator finish's copies as shard-schema tables: each gathered table renamed

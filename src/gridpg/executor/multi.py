@@ -27,7 +27,12 @@ from gridpg.errors import (
     PgError,
 )
 from gridpg.executor import relay
-from gridpg.executor.catalog_scratch import gather_out_of_pg_temp, is_block_catalog, scratch_table
+from gridpg.executor.catalog_scratch import (
+    block_catalog_after_ddl,
+    gather_out_of_pg_temp,
+    is_block_catalog,
+    scratch_table,
+)
 from gridpg.executor.dml import copy, create_table_as, insert  # noqa: F401 - re-exported entries
 from gridpg.executor.scratch import writable_catalog
 from gridpg.pgwire import codec
@@ -1758,9 +1763,10 @@ async def copy_query_to_catalog_final(dispatcher: Dispatcher, sql: str,
     # A connection of its own for the temp tables: the transaction's catalog connection may
     # be a 2PC participant (CREATE TABLE AS), and PREPARE refuses temp objects.
     coord = dispatcher.coord
-    if dispatcher.runner.temps.names and _reads_session_temps(dispatcher, sql):
+    own = await block_catalog_after_ddl(dispatcher)  # (what the block's DDL made is seen there only)
+    if own is not None or (dispatcher.runner.temps.names and _reads_session_temps(dispatcher, sql)):
         # The session's temp tables exist only on its own catalog connection.
-        catalog = await dispatcher.runner.txn.connection(coord.catalog_node, wants_block=False)
+        catalog = own or await dispatcher.runner.txn.connection(coord.catalog_node, wants_block=False)
         prepared = await prepare_query_on_catalog(dispatcher, sql, catalog)
         final, temps = prepared if prepared is not None else (sql, [])
         try:
@@ -1790,8 +1796,9 @@ async def stream_query_from_catalog(dispatcher: Dispatcher, sql: str,
     runs: a cancel request reaches it (`Coordinator.cancel_session`)."""
     coord = dispatcher.coord
     runner = dispatcher.runner
-    if runner.temps.names and _reads_session_temps(dispatcher, sql):
-        catalog = await runner.txn.connection(coord.catalog_node, wants_block=False)
+    own = await block_catalog_after_ddl(dispatcher)  # (what the block's DDL made is seen there only)
+    if own is not None or (runner.temps.names and _reads_session_temps(dispatcher, sql)):
+        catalog = own or await runner.txn.connection(coord.catalog_node, wants_block=False)
         prepared = await prepare_query_on_catalog(dispatcher, sql, catalog)
         final, temps = prepared if prepared is not None else (sql, [])
         try:

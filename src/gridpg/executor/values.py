@@ -18,7 +18,8 @@ Here the rows are evaluated exactly once, by PostgreSQL, with INSERT's own rules
 
 What differs from one PostgreSQL: the values are computed on the catalog server in a short
 transaction of their own, so `now()` in VALUES is the statement's time, not the client
-transaction's start.
+transaction's start; after DDL in the client's block, in a savepoint of that block instead
+(what the DDL made is seen only there), and that catalog server then decides the 2PC.
 """
 
 from __future__ import annotations
@@ -29,6 +30,7 @@ from typing import TYPE_CHECKING, Any
 from gridpg.catalog.model import DistTable
 from gridpg.commands.sequences import next_values as _next_values
 from gridpg.errors import FEATURE_NOT_SUPPORTED, PgError
+from gridpg.executor.catalog_scratch import block_catalog_after_ddl
 from gridpg.planner import analyze
 from gridpg.planner.calls import sequence_calls
 from gridpg.planner.replicas import diverging_default
@@ -305,13 +307,16 @@ async def _evaluate(dispatcher: Dispatcher, target: DistTable, columns: list[Tab
     """The rows of `values_sql` as INSERT into the target would store them, as COPY text
     (`with_sql`: the statement's WITH clause, which the rows may read)."""
     coord = dispatcher.coord
+    own = await block_catalog_after_ddl(dispatcher)
+    if own is not None:
+        return await _evaluate_in_block(dispatcher, own, target, columns, sent, values_sql, expected_rows, with_sql)
     conn = await coord.internal_acquire(coord.catalog_node, dispatcher.runner.txn.accepts)
     try:
         await dispatcher.runner._setup_connection(conn)
         await conn.simple_query("BEGIN")
         try:
             temp = f"pg_temp.gp_values_{next(_ids)}"
-            await conn.simple_query(await _temp_table_sql(await _describer(dispatcher, conn), target, columns, temp))
+            await conn.simple_query(await _temp_table_sql(conn, target, columns, temp))
             insert = f"{with_sql}INSERT INTO {temp} ({', '.join(quote_ident(c) for c in sent)}) {values_sql}"
             results = await conn.simple_query(insert)
             chunks = await conn.copy_out_canonical(
@@ -324,16 +329,26 @@ async def _evaluate(dispatcher: Dispatcher, target: DistTable, columns: list[Tab
         coord.pools.pool(coord.catalog_node).release(conn)
 
 
-async def _describer(dispatcher: Dispatcher, conn: BackendConnection) -> BackendConnection:
-    """The connection that reads the target's columns: the transaction's own catalog
-    connection when the transaction has run DDL there (a column added in it, also by the
-    rebuild that made the table replicated, is not visible to `conn`, which evaluates the
-    rows outside the transaction, as its temp table would forbid PREPARE TRANSACTION)."""
-    own = dispatcher.runner.txn.participants.get(dispatcher.coord.catalog_node)
-    if own is None or not own.holds_table_locks:
-        return conn
-    await own.conn.settle()
-    return own.conn
+async def _evaluate_in_block(dispatcher: Dispatcher, conn: BackendConnection, target: DistTable,
+                             columns: list[TableColumn], sent: list[str], values_sql: str,
+                             expected_rows: int | None, with_sql: str) -> list[bytes]:
+    """`_evaluate` on the block's own catalog connection, in a savepoint rolled back after:
+    `INSERT ... VALUES (textrange('a', 'b'))` after `CREATE TYPE textrange AS RANGE` in the
+    same block failed (42704) on a connection of its own, which cannot see the type
+    (`catalog_scratch.block_catalog_after_ddl`: that server then decides the 2PC)."""
+    savepoint = f"gp_values_{next(_ids)}"
+    await conn.simple_query(f"SAVEPOINT {savepoint}")
+    try:
+        temp = f"pg_temp.{savepoint}"
+        await conn.simple_query(await _temp_table_sql(conn, target, columns, temp))
+        insert = f"{with_sql}INSERT INTO {temp} ({', '.join(quote_ident(c) for c in sent)}) {values_sql}"
+        results = await conn.simple_query(insert)
+        chunks = await conn.copy_out_canonical(
+            f"COPY (SELECT {', '.join(quote_ident(c) for c in sent)} FROM {temp}) TO STDOUT")
+        _ensure_row_count(results, expected_rows)
+        return chunks
+    finally:
+        await conn.simple_query(f"ROLLBACK TO SAVEPOINT {savepoint}; RELEASE SAVEPOINT {savepoint}")
 
 
 def _ensure_row_count(results: Any, expected_rows: int | None) -> None:
