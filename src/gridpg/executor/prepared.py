@@ -675,6 +675,8 @@ async def _declare_over_rows(dispatcher: Dispatcher, request: ExecRequest, forwa
     columns = codec.parse_row_description(row_desc[5:])
     catalog = await txn.connection(dispatcher.coord.catalog_node, wants_block=True)
     temp = f"gp_cursor_{next(_ids)}"
+    if txn.in_block:  # (its PREPARE would fail: that connection decides a 2PC instead)
+        txn.touch_temp(dispatcher.coord.catalog_node)
     await _load(catalog, temp, columns, rows)
     select = ", ".join(f"c{i} AS {quote_ident(c.name)}" for i, c in enumerate(columns, 1))
     prefix = _forward_only_prefix(sql) if forward_only else sql[:query_start]

@@ -313,6 +313,10 @@ class DistributedTransaction:
         self.pinned: dict[str, BackendConnection | None] = {}
         self.on_pin: Callable[[], None] | None = None  # a node pinned (the session's routed cycles stop)
         self.closing: list[BackendConnection] = []  # unpinned while in use: closed at the end
+        # Nodes whose connection made a temporary object for this transaction only (a
+        # materialized cursor's rows, executor/prepared.py): PostgreSQL will not PREPARE
+        # there, so such a node decides a 2PC as a pinned one does (`_choose_decider`).
+        self.temp_touched: set[str] = set()
         self.gxid: int | None = None  # taken when the first remote block opens
         self.last_gxid: int | None = None  # the previous transaction's, for late errors
         # What the session asks of snapshots (txn/snapshot.py); None: no fence (tests).
@@ -737,6 +741,20 @@ class DistributedTransaction:
         if self.on_pin is not None:
             self.on_pin()
 
+    def touch_temp(self, node: str) -> None:
+        """The node's connection in this block made a temporary object that ends with the
+        transaction (ON COMMIT DROP): if the block also writes elsewhere, its 2PC cannot
+        PREPARE there (0A000), so that node decides in one phase, last, as the connection
+        holding the session's temp tables does. Its marker table is made now."""
+        self.temp_touched.add(node)
+        if self.markers is not None:
+            self.markers.is_ready(node)
+
+    def holds_temp(self, node: str) -> bool:
+        """Whether the node's connection has touched temporary objects: pinned for the
+        session's temp tables, or `touch_temp` in this transaction."""
+        return node in self.pinned or node in self.temp_touched
+
     def unpin(self, node: str) -> None:
         """Close a pinned connection (its temp tables go with it); one still in use by the
         transaction is closed when the transaction ends."""
@@ -912,7 +930,7 @@ class DistributedTransaction:
             self.gxid = await self.commit_log.next_gxid()
         if self.markers is not None:
             for node in writers:
-                if node in self.pinned or node == self.loopback_node:  # (it decides: _choose_decider)
+                if self.holds_temp(node) or node == self.loopback_node:  # (it decides: _choose_decider)
                     await self.markers.make_ready(node)
         for part in self.participants.values():
             if part.conn.txn_status != b"I" and part.conn.in_cycle:
@@ -927,7 +945,7 @@ class DistributedTransaction:
         requests written (the first writer's connection returned);
         `finish_two_phase_commit` does the rest. None: nothing sent."""
         if self.state is not TxnState.IN_BLOCK or self.tainted or self.pinned or self.closing \
-                or self.gxid is None or self.loopback_node is not None:
+                or self.temp_touched or self.gxid is None or self.loopback_node is not None:
             return None
         writers: list[str] = []
         for node, part in self.participants.items():
@@ -1013,13 +1031,14 @@ class DistributedTransaction:
             # session's `synchronous_commit = off` there: its PREPARE then fails, and the
             # transaction is rolled back with postgres_fdw's 0A000.)
             return called_back if self.may_decide(called_back) and keeper.is_ready(called_back) else None
-        pinned = [n for n in writers if n in self.pinned]
+        pinned = [n for n in writers if self.holds_temp(n)]
         if len(pinned) == 1 and self.may_decide(pinned[0]) and keeper.is_ready(pinned[0]):
-            # The session's temp tables live on that (catalog server's) connection, and
-            # PostgreSQL refuses to PREPARE a transaction that touched temporary objects
-            # (0A000): it decides, committing in one phase once the others prepared. Else
-            # a block that used temp tables and ran DDL failed at its COMMIT. (Not after the
-            # loopback: postgres_fdw's remote transaction would end inside that commit.)
+            # The session's temp tables (or a materialized cursor's rows) live on that
+            # (catalog server's) connection, and PostgreSQL refuses to PREPARE a transaction
+            # that touched temporary objects (0A000): it decides, committing in one phase
+            # once the others prepared. Else a block that used temp tables and ran DDL
+            # failed at its COMMIT. (Not after the loopback: postgres_fdw's remote
+            # transaction would end inside that commit.)
             return pinned[0]
         candidates = [n for n in writers if n not in self.local_nodes
                       and durable.session_setting(self.participants[n].conn.session_state) is None]
@@ -1469,6 +1488,7 @@ class DistributedTransaction:
 
     def _reset(self) -> None:
         self._writes = 0
+        self.temp_touched.clear()
         if self.gxid is not None:
             self.last_gxid, self.gxid = self.gxid, None
         self.state = TxnState.IDLE
