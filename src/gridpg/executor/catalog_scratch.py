@@ -66,13 +66,13 @@ async def block_catalog_after_ddl(dispatcher: Dispatcher) -> BackendConnection |
     own (evaluating VALUES rows, the rows of a table-less INSERT ... SELECT) must be done
     here instead, or it fails (42704, 42883) where PostgreSQL succeeds. That work may use
     temp tables, which forbid PREPARE TRANSACTION on this server: it decides the 2PC
-    instead, committing in one phase last (txn/transaction.py `_choose_decider`)."""
+    instead, committing in one phase last (txn/transaction.py `touch_temp`)."""
     runner = dispatcher.runner
     own = runner.txn.participants.get(dispatcher.coord.catalog_node)
     if not runner.txn.in_block or own is None or not own.holds_table_locks \
             or getattr(runner, "side_catalog_active", False):
         return None
-    runner.txn.loopback_node = dispatcher.coord.catalog_node
+    runner.txn.touch_temp(dispatcher.coord.catalog_node)
     await own.conn.settle()
     return own.conn
 
