@@ -540,7 +540,10 @@ class StatementRunner:
         if self.coord.read_only:  # what drivers' read/write routing looks at
             base["default_transaction_read_only"] = "on"
             base["in_hot_standby"] = "on"
-        for key in ("DateStyle", "TimeZone", "IntervalStyle"):
+        # (the startup packet's own values, `options=-c ...` included: a client that quotes
+        # literals itself reads standard_conforming_strings here, and one told `on` while
+        # the session ran `off` sent backslashes the server read as escapes)
+        for key in ("DateStyle", "TimeZone", "IntervalStyle", "standard_conforming_strings"):
             if key.lower() in self.settings:
                 base[key] = self.settings[key.lower()]
         return base
@@ -676,6 +679,13 @@ class StatementRunner:
     async def _statement_failed(self) -> None:
         if self.txn.in_block:
             self.txn.fail()
+            # PostgreSQL releases a failed transaction's locks at the error, not at the
+            # client's ROLLBACK: the nodes' blocks are rolled back now (not under savepoints,
+            # which ROLLBACK TO must still find). A session left idle in its failed block
+            # held them: a CREATE TABLE refused on the datanodes after the catalog server
+            # had made the table kept the name locked, and every other session's CREATE
+            # TABLE of that name waited (psycopg2's DeadlockSerializationTests hung).
+            await self.txn.abort_remote(skip=set(self.pending_sync))
         else:
             await self.end_transaction(commit=False)
 
