@@ -305,50 +305,43 @@ async def _evaluate(dispatcher: Dispatcher, target: DistTable, columns: list[Tab
                     sent: list[str], values_sql: str, expected_rows: int | None,
                     with_sql: str = "") -> list[bytes]:
     """The rows of `values_sql` as INSERT into the target would store them, as COPY text
-    (`with_sql`: the statement's WITH clause, which the rows may read)."""
+    (`with_sql`: the statement's WITH clause, which the rows may read): inserted into a temp
+    table of the target's columns in a transaction of their own, rolled back after. After
+    DDL in the client's block, in a savepoint of that block instead: `INSERT ... VALUES
+    (textrange('a', 'b'))` after `CREATE TYPE textrange AS RANGE` in the same block failed
+    (42704) on a connection of its own, which cannot see the type
+    (`catalog_scratch.block_catalog_after_ddl`: that server then decides the 2PC)."""
     coord = dispatcher.coord
     own = await block_catalog_after_ddl(dispatcher)
     if own is not None:
-        return await _evaluate_in_block(dispatcher, own, target, columns, sent, values_sql, expected_rows, with_sql)
+        savepoint = f"gp_values_{next(_ids)}"
+        await own.simple_query(f"SAVEPOINT {savepoint}")
+        try:
+            return await _rows_through_temp(own, target, columns, sent, values_sql, expected_rows, with_sql)
+        finally:
+            await own.simple_query(f"ROLLBACK TO SAVEPOINT {savepoint}; RELEASE SAVEPOINT {savepoint}")
     conn = await coord.internal_acquire(coord.catalog_node, dispatcher.runner.txn.accepts)
     try:
         await dispatcher.runner._setup_connection(conn)
         await conn.simple_query("BEGIN")
         try:
-            temp = f"pg_temp.gp_values_{next(_ids)}"
-            await conn.simple_query(await _temp_table_sql(conn, target, columns, temp))
-            insert = f"{with_sql}INSERT INTO {temp} ({', '.join(quote_ident(c) for c in sent)}) {values_sql}"
-            results = await conn.simple_query(insert)
-            chunks = await conn.copy_out_canonical(
-                f"COPY (SELECT {', '.join(quote_ident(c) for c in sent)} FROM {temp}) TO STDOUT")
-            _ensure_row_count(results, expected_rows)
-            return chunks
+            return await _rows_through_temp(conn, target, columns, sent, values_sql, expected_rows, with_sql)
         finally:
             await conn.simple_query("ROLLBACK")
     finally:
         coord.pools.pool(coord.catalog_node).release(conn)
 
 
-async def _evaluate_in_block(dispatcher: Dispatcher, conn: BackendConnection, target: DistTable,
-                             columns: list[TableColumn], sent: list[str], values_sql: str,
-                             expected_rows: int | None, with_sql: str) -> list[bytes]:
-    """`_evaluate` on the block's own catalog connection, in a savepoint rolled back after:
-    `INSERT ... VALUES (textrange('a', 'b'))` after `CREATE TYPE textrange AS RANGE` in the
-    same block failed (42704) on a connection of its own, which cannot see the type
-    (`catalog_scratch.block_catalog_after_ddl`: that server then decides the 2PC)."""
-    savepoint = f"gp_values_{next(_ids)}"
-    await conn.simple_query(f"SAVEPOINT {savepoint}")
-    try:
-        temp = f"pg_temp.{savepoint}"
-        await conn.simple_query(await _temp_table_sql(conn, target, columns, temp))
-        insert = f"{with_sql}INSERT INTO {temp} ({', '.join(quote_ident(c) for c in sent)}) {values_sql}"
-        results = await conn.simple_query(insert)
-        chunks = await conn.copy_out_canonical(
-            f"COPY (SELECT {', '.join(quote_ident(c) for c in sent)} FROM {temp}) TO STDOUT")
-        _ensure_row_count(results, expected_rows)
-        return chunks
-    finally:
-        await conn.simple_query(f"ROLLBACK TO SAVEPOINT {savepoint}; RELEASE SAVEPOINT {savepoint}")
+async def _rows_through_temp(conn: BackendConnection, target: DistTable, columns: list[TableColumn],
+                             sent: list[str], values_sql: str, expected_rows: int | None,
+                             with_sql: str) -> list[bytes]:
+    temp = f"pg_temp.gp_values_{next(_ids)}"
+    await conn.simple_query(await _temp_table_sql(conn, target, columns, temp))
+    names = ", ".join(quote_ident(c) for c in sent)
+    results = await conn.simple_query(f"{with_sql}INSERT INTO {temp} ({names}) {values_sql}")
+    chunks = await conn.copy_out_canonical(f"COPY (SELECT {names} FROM {temp}) TO STDOUT")
+    _ensure_row_count(results, expected_rows)
+    return chunks
 
 
 def _ensure_row_count(results: Any, expected_rows: int | None) -> None:
