@@ -364,7 +364,9 @@ def test_specific_sqlstates(gridpg_cluster: Cluster) -> None:
     assert after_login(b"Q" + i32(2)) == ("08P01", True)
     body = i32(codec.PROTOCOL_V3) + b"user\0postgres\0application_name\0\xc3\x28\0\0"
     assert _run_case(host, port, i32(len(body) + 4) + body, None)[0] in ("22021", "08P01")
-    assert _run_case(host, port, i32(1 << 30) + i32(codec.PROTOCOL_V3), None)[0] == "08P01"
+    # a startup packet of impossible length: closed unanswered, as PostgreSQL's COMMERROR
+    # (node-postgres sends Terminate first when a connection is ended while it opens)
+    assert _run_case(host, port, i32(1 << 30) + i32(codec.PROTOCOL_V3), None) == (None, True)
 
 
 def test_fuzz_messages(gridpg_cluster: Cluster) -> None:
