@@ -55,8 +55,12 @@ def test_statements_after_ddl_elsewhere_describe_with_new_maps(gridpg_cluster: C
         ddl.execute(f"CREATE TABLE {u} (id int PRIMARY KEY, m {schema}.mood, b int)")
         ddl.execute(f"INSERT INTO {u} VALUES (1, 'high', 3)")
         ddl.execute(f"ALTER TABLE {u} RENAME COLUMN b TO b2")
+        # What coordinator 1's catalog server says (each coordinator's catalog server has its
+        # own OIDs: they match coordinator 0's only while every object was made on both)
+        with psycopg.connect(gridpg_cluster.dsn(1), autocommit=True) as catalog:
+            wants = {t: _want(catalog, t), u: _want(catalog, u)}
         for conn in (block, other):
-            _check_all_paths(conn, t, _want(ddl, t))
-            _check_all_paths(conn, u, _want(ddl, u))
+            _check_all_paths(conn, t, wants[t])
+            _check_all_paths(conn, u, wants[u])
         assert block.execute(f"SELECT m FROM {u}").fetchall() == [("high",)]
         block.rollback()
