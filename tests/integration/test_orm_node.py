@@ -56,16 +56,26 @@ def test_insert_select_into_a_column_of_a_type_made_in_the_same_transaction(grid
     """A migration seeding its new table: CREATE TYPE ... AS ENUM, CREATE TABLE, INSERT ...
     SELECT. The rows pass a catalog connection outside the transaction, where the temp
     table of the target types was spelled with format_type of an unknown type: 42601 at
-    "???". The rows now keep their source type there and become the enum on the datanode."""
+    "???". Since the lead's 2026-12-07 change the rows are computed in the block itself
+    (`catalog_scratch.block_catalog_after_ddl`), which sees the types: PostgreSQL's own
+    assignment rules apply, so a CASE of text into the enum is refused (42804) as
+    PostgreSQL refuses it, where gridpg had accepted it."""
     with _connect(gridpg_cluster, schema) as conn:
         conn.execute("BEGIN")
         conn.execute("CREATE TYPE mood AS ENUM ('sad', 'ok')")
         conn.execute("CREATE DOMAIN small AS int CHECK (VALUE < 100)")
         conn.execute("CREATE TABLE feel (id int PRIMARY KEY, m mood, n small)")
-        assert conn.execute("INSERT INTO feel SELECT g, CASE WHEN g % 2 = 0 THEN 'ok' ELSE 'sad' END, g "
+        assert conn.execute("INSERT INTO feel SELECT g, (CASE WHEN g % 2 = 0 THEN 'ok' ELSE 'sad' END)::mood, g "
                             "FROM generate_series(1, 10) g").rowcount == 10
         with pytest.raises(psycopg.errors.InvalidTextRepresentation):
             conn.execute("INSERT INTO feel SELECT 11, 'glad', 1")
+        conn.execute("ROLLBACK")
+        conn.execute("BEGIN")
+        conn.execute("CREATE TYPE mood AS ENUM ('sad', 'ok')")
+        conn.execute("CREATE TABLE feel (id int PRIMARY KEY, m mood)")
+        with pytest.raises(psycopg.errors.DatatypeMismatch):  # as PostgreSQL: text is no mood
+            conn.execute("INSERT INTO feel SELECT g, CASE WHEN g % 2 = 0 THEN 'ok' ELSE 'sad' END "
+                         "FROM generate_series(1, 10) g")
         conn.execute("ROLLBACK")
         conn.execute("BEGIN")
         conn.execute("CREATE TYPE mood AS ENUM ('sad', 'ok')")
