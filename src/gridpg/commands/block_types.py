@@ -40,6 +40,7 @@ async def map_block_types(coord: Coordinator, txn: DistributedTransaction) -> No
     for node, part in list(txn.participants.items()):
         if node not in coord.datanode_addresses:
             continue
+        await txn.pools.ensure_maps(node)  # (read first: a later read would drop what is added)
         type_map = part.conn.type_map
         try:
             rows = await part.conn.query(_BLOCK_TYPES_SQL)
@@ -59,3 +60,4 @@ async def map_block_types(coord: Coordinator, txn: DistributedTransaction) -> No
             mapped = by_name.get((schema, name))
             if mapped is not None and mapped != oid:
                 type_map[oid] = mapped
+                txn.block_types.setdefault(node, {})[oid] = mapped

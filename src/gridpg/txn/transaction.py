@@ -317,6 +317,10 @@ class DistributedTransaction:
         # materialized cursor's rows, executor/prepared.py): PostgreSQL will not PREPARE
         # there, so such a node decides a 2PC as a pinned one does (`_choose_decider`).
         self.temp_touched: set[str] = set()
+        # Datanode type OIDs of types this block created, mapped to the catalog server's
+        # (commands/block_types.py): put back into a node's map whenever it is read again
+        # before the block ends.
+        self.block_types: dict[str, dict[int, int]] = {}
         self.gxid: int | None = None  # taken when the first remote block opens
         self.last_gxid: int | None = None  # the previous transaction's, for late errors
         # What the session asks of snapshots (txn/snapshot.py); None: no fence (tests).
@@ -543,6 +547,8 @@ class DistributedTransaction:
         """
         if maps and node in self.pools.stale_maps:
             await self.pools.ensure_maps(node)
+            if node in self.block_types:  # (the read refilled the map without this block's types)
+                self.pools.type_maps.setdefault(node, {}).update(self.block_types[node])
         part = self.participants.get(node)
         if part is not None and part.conn.is_closed and not self.in_block:
             # lost outside a transaction block: nothing of this session is on it any more
@@ -1489,6 +1495,7 @@ class DistributedTransaction:
     def _reset(self) -> None:
         self._writes = 0
         self.temp_touched.clear()
+        self.block_types.clear()
         if self.gxid is not None:
             self.last_gxid, self.gxid = self.gxid, None
         self.state = TxnState.IDLE
