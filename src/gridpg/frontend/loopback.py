@@ -200,15 +200,15 @@ class _LoopbackTxn:
             return
         self._txn.xact_stamp_read = True
 
-    async def connection(self, node: str, wants_block: bool) -> BackendConnection:
+    async def connection(self, node: str, wants_block: bool, maps: bool = True) -> BackendConnection:
         if node != self._busy:
             self._ensure_in_call()
             role = getattr(self._caller, "loopback_role", None)
             if role is None:
-                return await self._txn.connection(node, wants_block)
+                return await self._txn.connection(node, wants_block, maps)
             # SECURITY DEFINER code: its statements run as the owner here too (SET LOCAL in
             # the caller's block; loopback.run_call puts the caller's role back after)
-            conn = await self._txn.connection(node, True)
+            conn = await self._txn.connection(node, True, maps)
             switched = self._caller.loopback_switched
             if node not in switched:
                 await conn.settle()
@@ -219,7 +219,7 @@ class _LoopbackTxn:
             return conn
         part = self._txn.participants.get(node)
         if part is not None and part.aside:  # a statement's own block on a side connection
-            return await self._txn.connection(node, wants_block)
+            return await self._txn.connection(node, wants_block, maps)
         if wants_block:
             raise PgError(FEATURE_NOT_SUPPORTED,
                           "gridpg cannot run this statement of server-side code: it needs the "
