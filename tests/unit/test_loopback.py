@@ -155,7 +155,7 @@ def test_a_loopback_takes_no_datanode_connection_after_its_call() -> None:
     from gridpg.frontend.loopback import _LoopbackTxn
 
     class Txn:
-        async def connection(self, node: str, wants_block: bool) -> str:
+        async def connection(self, node: str, wants_block: bool, maps: bool = True) -> str:
             return f"conn:{node}"
 
         def connection_now(self, node: str, setup_now: Any) -> str:
