@@ -547,8 +547,10 @@ class DistributedTransaction:
         """
         if maps and node in self.pools.stale_maps:
             await self.pools.ensure_maps(node)
-            if node in self.block_types:  # (the read refilled the map without this block's types)
-                self.pools.type_maps.setdefault(node, {}).update(self.block_types[node])
+        if node in self.block_types:
+            # (a read of the node's maps since, this session's or another's, refilled them
+            # without this block's types)
+            self.pools.type_maps.setdefault(node, {}).update(self.block_types[node])
         part = self.participants.get(node)
         if part is not None and part.conn.is_closed and not self.in_block:
             # lost outside a transaction block: nothing of this session is on it any more
