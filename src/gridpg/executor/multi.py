@@ -1755,6 +1755,18 @@ def _reads_session_temps(dispatcher: Dispatcher, sql: str) -> bool:
     return any(tempnames.shadows(path, r.schema, r.name) or tempnames.is_temp_schema(r.schema) for r in refs)
 
 
+async def _session_catalog_for(dispatcher: Dispatcher, sql: str) -> BackendConnection | None:
+    """The session's own catalog connection where `sql`'s rows must be computed there:
+    after DDL in the block (what it made is seen there only), or when `sql` reads the
+    session's temp tables (they exist there only); None: a side connection of its own."""
+    own = await block_catalog_after_ddl(dispatcher)
+    if own is not None:
+        return own
+    if dispatcher.runner.temps.names and _reads_session_temps(dispatcher, sql):
+        return await dispatcher.runner.txn.connection(dispatcher.coord.catalog_node, wants_block=False)
+    return None
+
+
 async def copy_query_to_catalog_final(dispatcher: Dispatcher, sql: str,
                                       assign: Sequence[tuple[str, int, int]] = ()) -> list[bytes]:
     """Run a SELECT through the coordinator and return its rows as COPY text chunks;
@@ -1763,10 +1775,8 @@ async def copy_query_to_catalog_final(dispatcher: Dispatcher, sql: str,
     # A connection of its own for the temp tables: the transaction's catalog connection may
     # be a 2PC participant (CREATE TABLE AS), and PREPARE refuses temp objects.
     coord = dispatcher.coord
-    own = await block_catalog_after_ddl(dispatcher)  # (what the block's DDL made is seen there only)
-    if own is not None or (dispatcher.runner.temps.names and _reads_session_temps(dispatcher, sql)):
-        # The session's temp tables exist only on its own catalog connection.
-        catalog = own or await dispatcher.runner.txn.connection(coord.catalog_node, wants_block=False)
+    catalog = await _session_catalog_for(dispatcher, sql)
+    if catalog is not None:
         prepared = await prepare_query_on_catalog(dispatcher, sql, catalog)
         final, temps = prepared if prepared is not None else (sql, [])
         try:
@@ -1796,9 +1806,8 @@ async def stream_query_from_catalog(dispatcher: Dispatcher, sql: str,
     runs: a cancel request reaches it (`Coordinator.cancel_session`)."""
     coord = dispatcher.coord
     runner = dispatcher.runner
-    own = await block_catalog_after_ddl(dispatcher)  # (what the block's DDL made is seen there only)
-    if own is not None or (runner.temps.names and _reads_session_temps(dispatcher, sql)):
-        catalog = own or await runner.txn.connection(coord.catalog_node, wants_block=False)
+    catalog = await _session_catalog_for(dispatcher, sql)
+    if catalog is not None:
         prepared = await prepare_query_on_catalog(dispatcher, sql, catalog)
         final, temps = prepared if prepared is not None else (sql, [])
         try:
