@@ -1,12 +1,13 @@
 """Python work per transaction of a coordinator, counted: bytecodes and function calls.
 
     python bench/py_ops_per_txn.py --dir CLUSTER_DIR [--port 7499] [--mode prepared]
-        [--builtin select-only|simple-update|tpcb-like] [--functions 40]
+        [--builtin select-only|simple-update|tpcb-like | --script FILE] [--functions 40]
 
 Runs an extra coordinator (coord1's configuration, one process, on `--port`) inside this
 process against a running cluster, drives it with one pgbench client (`-b BUILTIN -M MODE`,
 `select-only` = `-S` by default; simple-update wants pgbench_history distributed by aid,
 as `python -m bench` makes it, for single-node transactions), and
+(or `-f FILE`, a custom script, with `--script`) and
 counts with `sys.settrace` the bytecodes and Python calls executed per transaction (the
 difference of a 300- and a 600-transaction run, so connection setup cancels out). Unlike
 CPU time or TPS these counts do not move with the machine's load: on a shared machine they
@@ -59,7 +60,8 @@ class Counter:
         return self.on_opcode
 
 
-async def measure(directory: str, port: int, mode: str, builtin: str, functions: int) -> None:
+async def measure(directory: str, port: int, mode: str, builtin: str, functions: int,
+                  script: str | None = None) -> None:
     cluster = Cluster(Path(directory))
     coordinator, _, _, nodes = build_coordinator(cluster, "coord1")
     coordinator.planner = Planner()
@@ -67,10 +69,11 @@ async def measure(directory: str, port: int, mode: str, builtin: str, functions:
     await coordinator.start_listener()
     server = await coordinator.start_server("127.0.0.1", port)
     env = dict(os.environ, PGPASSWORD=cluster.password())
+    workload = ["-f", script] if script else ["-b", builtin]
 
     async def pgbench(transactions: int) -> None:
         proc = await asyncio.create_subprocess_exec(
-            "pgbench", "-h", "127.0.0.1", "-p", str(port), "-U", "postgres", "-b", builtin, "-M", mode, "-c", "1",
+            "pgbench", "-h", "127.0.0.1", "-p", str(port), "-U", "postgres", *workload, "-M", mode, "-c", "1",
             "-t", str(transactions), "-n", "postgres", env=env,
             stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.PIPE)
         _, err = await proc.communicate()
@@ -91,7 +94,7 @@ async def measure(directory: str, port: int, mode: str, builtin: str, functions:
     server.close()
     (t1, ops1, calls1, by1), (t2, ops2, calls2, by2) = runs
     n = t2 - t1
-    print(f"-b {builtin} -M {mode}: {(ops2 - ops1) / n:.0f} bytecodes, {(calls2 - calls1) / n:.1f} Python calls "
+    print(f"{' '.join(workload)} -M {mode}: {(ops2 - ops1) / n:.0f} bytecodes, {(calls2 - calls1) / n:.1f} Python calls "
           "per transaction")
     per = {name: (count - by1.get(name, 0)) / n for name, count in by2.items()}
     for name, count in sorted(per.items(), key=lambda item: -item[1])[:functions]:
@@ -104,6 +107,7 @@ def main() -> None:
     ap.add_argument("--port", type=int, default=7499, help="a free port for the measured coordinator")
     ap.add_argument("--mode", default="prepared", choices=["prepared", "simple", "extended"])
     ap.add_argument("--builtin", default="select-only", choices=["select-only", "simple-update", "tpcb-like"])
+    ap.add_argument("--script", help="a pgbench script file (-f) instead of --builtin")
     ap.add_argument("--functions", type=int, default=0, help="list this many functions by bytecodes")
     args = ap.parse_args()
     try:
@@ -112,7 +116,7 @@ def main() -> None:
         uvloop.install()  # as the coordinator runs
     except ImportError:
         pass
-    asyncio.run(measure(args.dir, args.port, args.mode, args.builtin, args.functions))
+    asyncio.run(measure(args.dir, args.port, args.mode, args.builtin, args.functions, args.script))
     os._exit(0)  # (the coordinator's background tasks are not stopped one by one)
 
 

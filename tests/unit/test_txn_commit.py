@@ -32,6 +32,15 @@ class FakeConn:
         self.sent.append(data[5:-1].decode())  # a simple Query's text
         self.unanswered = True
 
+    command_answer = None
+
+    def send_command(self, data: bytes, expected: bytes) -> None:
+        self.send(data)
+
+    async def read_command(self, expected: bytes) -> bool:  # (the answer as expected unless it raises)
+        await self.read_results()
+        return True
+
     async def read_results(self) -> list[Any]:
         self.unanswered = False
         return await self._answer(self.sent[-1])

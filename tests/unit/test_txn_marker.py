@@ -40,6 +40,15 @@ class FakeConn:
             raise PgError(CONNECTION_FAILURE, f"connection to node {self.node} was lost")
         self.sent.append(data[5:-1].decode())
 
+    command_answer = None
+
+    def send_command(self, data: bytes, expected: bytes) -> None:
+        self.send(data)
+
+    async def read_command(self, expected: bytes) -> bool:  # (the answer as expected unless it raises)
+        await self.read_results()
+        return True
+
     async def read_results(self) -> list[Any]:
         return await self._answer(self.sent[-1])
 

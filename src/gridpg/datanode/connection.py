@@ -91,6 +91,90 @@ class ReplyRelay(Protocol):
     def on_lost(self) -> None: ...
 
 
+_READY_HEAD = b"Z\0\0\0\5"
+
+
+def command_complete(tag: str) -> bytes:
+    """The CommandComplete message a node sends for `tag` (`send_command`'s expected answer)."""
+    body = tag.encode() + b"\0"
+    return b"C" + (len(body) + 4).to_bytes(4, "big") + body
+
+
+class _CommandAnswer:
+    """Takes the answer of one simple Query (`send_command`) straight from the connection's
+    bytes: when it is exactly the expected CommandComplete messages, then ParameterStatus
+    messages (a SET LOCAL's setting going back at the block's end) and the ReadyForQuery,
+    it is consumed whole, without frames or message objects. Anything else (an error, a
+    notice, another tag, a lost connection) goes back to the connection's frame queue
+    untouched, for `read_results` to read as if no relay had been."""
+
+    __slots__ = ("buffer", "conn", "done", "expected")
+
+    def __init__(self, conn: BackendConnection, expected: bytes) -> None:
+        self.conn = conn
+        self.expected = expected
+        self.buffer = b""
+        self.done: asyncio.Future[bool] = conn._proto.loop.create_future()
+
+    def on_data(self, data: bytes) -> None:
+        buffer = self.buffer + data if self.buffer else data
+        expected = self.expected
+        size, start = len(buffer), len(expected)
+        if buffer[-6:-1] == _READY_HEAD and buffer.startswith(expected) and (
+                size == start + 6 or (buffer[start] == 0x53  # (one ParameterStatus between)
+                                      and int.from_bytes(buffer[start + 1 : start + 5], "big") == size - start - 7)):
+            self._taken(buffer[-1:])  # (the usual answers)
+            return
+        if not buffer.startswith(expected):
+            if len(buffer) < len(expected) and expected.startswith(buffer):
+                self.buffer = buffer
+            else:
+                self._hand_back(buffer)
+            return
+        pos, end = len(expected), len(buffer)
+        while pos < end:
+            kind = buffer[pos]
+            if pos + 5 > end:
+                break  # (the rest to come)
+            length = int.from_bytes(buffer[pos + 1 : pos + 5], "big")
+            if kind == 0x5A and length == 5 and pos + 6 == end:
+                self._taken(buffer[pos + 5 : pos + 6])
+                return
+            if kind != 0x53 or length < 4:
+                self._hand_back(buffer)
+                return
+            pos += 1 + length
+        self.buffer = buffer
+
+    def _taken(self, status: bytes) -> None:
+        conn = self.conn
+        conn.end_relay(status)
+        self.buffer = b""
+        if not self.done.done():
+            self.done.set_result(True)
+        waiter = conn._proto.waiter  # (a reader that did not know of this answer: it looks again)
+        if waiter is not None and not waiter.done():
+            waiter.set_result(None)
+
+    def on_lost(self) -> None:
+        self._hand_back(self.buffer)
+
+    def results(self) -> list[QueryResult]:
+        """The answer taken, as `read_results` returns it (one result per tag)."""
+        results, expected, pos = [], self.expected, 0
+        while pos < len(expected):
+            end = pos + 1 + int.from_bytes(expected[pos + 1 : pos + 5], "big")
+            results.append(QueryResult(tag=expected[pos + 5 : end - 1].decode()))
+            pos = end
+        return results
+
+    def _hand_back(self, unread: bytes) -> None:
+        self.buffer = b""
+        self.conn.abandon_relay(unread)
+        if not self.done.done():
+            self.done.set_result(False)
+
+
 # RowDescriptions already mapped for clients (`client_row_description`), by the generation
 # of the nodes' type and relation maps, which are refilled in place at each catalog reload
 # (`maps_reloaded` starts a new generation once they are)
@@ -212,6 +296,9 @@ class BackendConnection:
         self.uncertain: set[str] = set()  # statement names that may or may not exist (after an error)
         self.cycle_parsed: set[str] = set()  # names parsed since the last Sync
         self.notices: list[bytes] = []  # NoticeResponses seen by read_results, not yet relayed
+        # The answer of the query `send_command` sent, taken as it arrives: read (its
+        # outcome awaited) by the next `read_command` or `read_results`.
+        self.command_answer: _CommandAnswer | None = None
         self.catalog_epoch: int | None = None  # the epoch its prepared statements were made at
         # The session state (role, authorization, settings) gridpg put here: () neutral (as
         # logged in), a session's tag, or None when unknown (then it is never pooled).
@@ -393,6 +480,28 @@ class BackendConnection:
             data, self._ahead = self._ahead + data, b""
         transport.write(data)
 
+    def send_command(self, query: bytes, expected: bytes) -> None:
+        """`send` one simple Query whose success answer is `expected` (CommandComplete
+        messages, `command_complete`), then ParameterStatus messages and ReadyForQuery: on
+        a quiet connection the answer is taken by a `_CommandAnswer` as it arrives (the 2PC
+        rounds: no frames, no message objects). `read_command` reads it either way."""
+        quiet = self.is_quiet and not self._ahead and self.command_answer is None
+        self.send(query, 1)
+        if quiet:
+            self._proto.relay = self.command_answer = _CommandAnswer(self, expected)
+
+    async def read_command(self, expected: bytes) -> bool:
+        """The answer of `send_command(query, expected)`'s query: True when its tags were
+        the expected ones, else False; read as `read_results` reads it when it was not the
+        plain answer (an error raised after ReadyForQuery)."""
+        relay = self.command_answer
+        if relay is not None:
+            self.command_answer = None
+            if await relay.done:
+                return True
+        results = await self.read_results()
+        return b"".join(command_complete(r.tag) for r in results) == expected
+
     def _flush_ahead(self) -> None:
         """Write a pipelined query still held (`send_ahead`) before waiting for its answer."""
         if self._ahead:
@@ -403,7 +512,8 @@ class BackendConnection:
         """Nothing owed and nothing unread: safe to hand to another session."""
         proto = self._proto
         return (proto.awaiting_ready <= 0 and not proto.frames and not self.skip_results
-                and not self.in_cycle and not self.broken and proto.closed_exc is None)  # (is_closed)
+                and not self.in_cycle and not self.broken and proto.closed_exc is None  # (is_closed)
+                and self.command_answer is None)
 
     @property
     def is_quiet(self) -> bool:
@@ -411,7 +521,8 @@ class BackendConnection:
         proto = self._proto
         return (proto.awaiting_ready <= 0 and not proto.frames and proto.relay is None and not self.skip_results
                 and not self.in_cycle and not proto.reader.buffered()
-                and not self.broken and proto.closed_exc is None)  # (is_closed)
+                and not self.broken and proto.closed_exc is None  # (is_closed)
+                and self.command_answer is None)
 
     def start_relay(self, relay: ReplyRelay) -> None:
         """From now on the bytes go to `relay` (the connection must be quiet before the send)."""
@@ -600,6 +711,11 @@ class BackendConnection:
         return results[-1].rows if results else []
 
     async def read_results(self) -> list[QueryResult]:
+        relay = self.command_answer
+        if relay is not None:  # (`send_command`: its answer may be taken already)
+            self.command_answer = None
+            if await relay.done:
+                return relay.results()
         results: list[QueryResult] = []
         current: QueryResult | None = None  # (made at its first message: most answers are a tag)
         error: PgError | None = None

@@ -36,7 +36,7 @@ import re
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
-from gridpg.datanode.connection import BackendConnection, NodeAddress
+from gridpg.datanode.connection import BackendConnection, NodeAddress, command_complete
 from gridpg.datanode.pool import PoolSet
 from gridpg.errors import UNDEFINED_TABLE, UNIQUE_VIOLATION, PgError
 from gridpg.pgwire import codec
@@ -83,6 +83,10 @@ def parse_gid(gid: str | None) -> MarkerGid | None:
     if len(rest) < size + 2 or rest[size] != "_":
         return None
     return MarkerGid(int(match.group(1)), rest[:size], rest[size + 1:])
+
+
+# The decider's answer when it committed: the marker's INSERT and the COMMIT.
+DECIDED = command_complete("INSERT 0 1") + command_complete("COMMIT")
 
 
 def decide_request(gid: str) -> bytes:

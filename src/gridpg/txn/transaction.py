@@ -27,7 +27,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 
 from gridpg import metrics
-from gridpg.datanode.connection import BackendConnection, NodeAddress
+from gridpg.datanode.connection import BackendConnection, NodeAddress, command_complete
 from gridpg.datanode.pool import NodePool, PoolSet
 from gridpg.errors import (
     CANNOT_CONNECT_NOW,
@@ -62,6 +62,9 @@ FINISH_COMMIT_SECONDS = 600.0
 
 _COMMIT = codec.build_query("COMMIT")
 _IMMEDIATE = codec.build_query("SET CONSTRAINTS ALL IMMEDIATE")
+_COMMITTED = command_complete("COMMIT")
+_COMMITTED_PREPARED = command_complete("COMMIT PREPARED")
+_IMMEDIATE_DONE = command_complete("SET CONSTRAINTS")
 
 
 def outcome_unknown(where: str, cause: object) -> PgError:
@@ -153,6 +156,26 @@ class _PrepareRound:
     fence: object | None = None
 
 
+_PREPARE_TEXT = b"PREPARE TRANSACTION "
+_COMMIT_PREPARED_TEXT = b"COMMIT PREPARED "
+_PREPARED = command_complete("PREPARE TRANSACTION")
+
+
+def _expected_answer(query: bytes) -> bytes | None:
+    """The tags of a 2PC round's request when all goes well (its answer is then taken as it
+    arrives, `BackendConnection.send_command`); None for any other request."""
+    if query is _COMMIT:
+        return _COMMITTED
+    text = query[5:25]
+    if text.startswith(_PREPARE_TEXT):
+        return _PREPARED
+    if text.startswith(_COMMIT_PREPARED_TEXT):
+        return _COMMITTED_PREPARED
+    if query is _IMMEDIATE:
+        return _IMMEDIATE_DONE
+    return None
+
+
 def _send_round(requests: list[tuple[BackendConnection, bytes]]) -> list[BaseException | None]:
     """Write every request of a 2PC round (simple Query messages, one or more; the
     connections out of any extended cycle) before any answer is awaited, so the nodes work
@@ -162,30 +185,51 @@ def _send_round(requests: list[tuple[BackendConnection, bytes]]) -> list[BaseExc
     outcomes: list[BaseException | None] = []
     for conn, query in requests:
         try:
-            conn.send(query)
+            expected = _expected_answer(query)
+            if expected is None:
+                conn.send(query)
+            else:
+                conn.send_command(query, expected)
             outcomes.append(None)
         except Exception as exc:  # noqa: BLE001 - an outcome, as gather(return_exceptions=True)
             outcomes.append(exc)
     return outcomes
 
 
-async def _read_answer(conn: BackendConnection) -> BaseException | None:
+async def _read_answer(conn: BackendConnection, query: bytes) -> BaseException | None:
     try:
-        await conn.read_results()
+        await _read_request(conn, query)
     except Exception as exc:  # noqa: BLE001 - an outcome, as in `_read_round`
         return exc
     return None
+
+
+async def _read_request(conn: BackendConnection, query: bytes) -> None:
+    """A round's request answered (raises its error). A PREPARE TRANSACTION that answers
+    ROLLBACK, without an error, found the node's block failed: nothing was prepared there,
+    so it counts as a failed PREPARE (never as prepared: the others would commit alone)."""
+    answer = conn.command_answer
+    if answer is not None:
+        expected: bytes | None = answer.expected
+    else:
+        expected = _expected_answer(query)
+        if expected is None:
+            await conn.read_results()
+            return
+    if not await conn.read_command(expected) and expected is _PREPARED:
+        raise PgError(TRANSACTION_ROLLBACK, f"the transaction was rolled back on node {conn.node}",
+                      detail="its PREPARE TRANSACTION found the node's block failed", node=conn.node)
 
 
 async def _read_round(requests: list[tuple[BackendConnection, bytes]],
                       outcomes: list[BaseException | None]) -> list[BaseException | None]:
     """Each written request's answer, read in turn (`_send_round`): None (done) or what it
     raised."""
-    for index, (conn, _) in enumerate(requests):
+    for index, (conn, query) in enumerate(requests):
         if outcomes[index] is not None:
             continue
         try:
-            await conn.read_results()
+            await _read_request(conn, query)
         except Exception as exc:  # noqa: BLE001 - likewise
             outcomes[index] = exc
     return outcomes
@@ -1154,12 +1198,12 @@ class DistributedTransaction:
         part.state = RemoteState.COMMITTING
         conn = part.conn
         try:
-            conn.send(marker.decide_request(gid))
+            conn.send_command(marker.decide_request(gid), marker.DECIDED)
         except PgError:  # the connection was known lost: nothing was sent, nothing decided
             await self._abort_prepared(gid, writers)
             raise
         try:
-            await conn.read_results()
+            await conn.read_command(marker.DECIDED)
         except PgError as exc:
             if conn.is_closed:
                 asyncio.ensure_future(self._resolve_later(gid, decider, writers))
@@ -1220,7 +1264,7 @@ class DistributedTransaction:
             for (conn, request), outcome in zip(requests, sent):
                 if outcome is None:
                     outcome = await (durable.read_async_commit(conn) if request is not sql
-                                     else _read_answer(conn))
+                                     else _read_answer(conn, request))
                     if outcome is None and request is not sql:
                         asynchronous.append(conn.address)
                 results.append(outcome)
