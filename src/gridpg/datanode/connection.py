@@ -13,7 +13,7 @@ import collections
 import contextlib
 import hashlib
 import os
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 from typing import Protocol
 
@@ -108,13 +108,16 @@ class _CommandAnswer:
     notice, another tag, a lost connection) goes back to the connection's frame queue
     untouched, for `read_results` to read as if no relay had been."""
 
-    __slots__ = ("buffer", "conn", "done", "expected")
+    __slots__ = ("buffer", "conn", "done", "expected", "then")
 
     def __init__(self, conn: BackendConnection, expected: bytes) -> None:
         self.conn = conn
         self.expected = expected
         self.buffer = b""
         self.done: asyncio.Future[bool] = conn._proto.loop.create_future()
+        # Called with the outcome as it is known, from the connection's callback (a 2PC
+        # commit driven from callbacks: txn/transaction.py CallbackCommit).
+        self.then: Callable[[bool], None] | None = None
 
     def on_data(self, data: bytes) -> None:
         buffer = self.buffer + data if self.buffer else data
@@ -155,6 +158,8 @@ class _CommandAnswer:
         waiter = conn._proto.waiter  # (a reader that did not know of this answer: it looks again)
         if waiter is not None and not waiter.done():
             waiter.set_result(None)
+        if self.then is not None:
+            self.then(True)
 
     def on_lost(self) -> None:
         self._hand_back(self.buffer)
@@ -173,6 +178,8 @@ class _CommandAnswer:
         self.conn.abandon_relay(unread)
         if not self.done.done():
             self.done.set_result(False)
+        if self.then is not None:
+            self.then(False)
 
 
 # RowDescriptions already mapped for clients (`client_row_description`), by the generation

@@ -182,6 +182,9 @@ class GtmCommitLog(CommitLog):
         if isinstance(claim, FenceClaim):
             self._fence_share.drop(claim)
 
+    def commit_fence_granted(self, claim: object) -> bool:
+        return isinstance(claim, FenceClaim) and claim.is_granted
+
 
 class Coordinator:
     """Shared state of one coordinator process."""

@@ -26,12 +26,20 @@ from typing import TYPE_CHECKING
 
 from gridpg.errors import PgError
 from gridpg.metrics import FAST_CYCLE_COUNTS
-from gridpg.pgwire.codec import BIND_COMPLETE, NO_DATA, ProtocolViolation, build_ready, split_bind
+from gridpg.pgwire.codec import (
+    BIND_COMPLETE,
+    NO_DATA,
+    ProtocolViolation,
+    build_command_complete,
+    build_ready,
+    split_bind,
+)
 from gridpg.txn.transaction import TxnState
 
 if TYPE_CHECKING:
     from gridpg.datanode.connection import BackendConnection
     from gridpg.frontend.session import PreparedStatement, Session
+    from gridpg.txn.transaction import CallbackCommit
 
 # Relayed to the client as they are: DataRow, NoticeResponse, ParameterStatus, Notification
 # (and, for a simple Query, the RowDescription: the node answers its Describe).
@@ -49,6 +57,7 @@ _READY = 0x5A
 _READY_IDLE = build_ready(b"I")
 _READY_IN_BLOCK = build_ready(b"T")
 _READY_SIZE = 6
+_COMMIT_COMPLETE = build_command_complete("COMMIT")
 _LENGTH = struct.Struct(">I").unpack_from  # a message's length (no slice made to read it)
 _ERROR = 0x45
 
@@ -151,14 +160,61 @@ def _run_commit(session: Session, sql: str, description: bytes) -> bool:
         session.open_cycle(description)
         _begin(FastCycle(session, conn, conn.node, started, False, False, simple=False, commit=True))
         return True
-    # Two or more nodes written: the PREPAREs are on their way; the task does the rest
-    # (the GTM's decision, COMMIT PREPARED), as `_hand_back` hands it an answer.
+    # Two or more nodes written: the PREPAREs are on their way. The rest (the decider's
+    # commit, COMMIT PREPARED) runs from the nodes' callbacks in the usual case, else in
+    # the task, as `_hand_back` hands it an answer.
     session.open_cycle(description)
-    FAST_CYCLE_COUNTS.inc("task")
-    session.handover = FastCycle(session, conn, conn.node, started, False, True, simple=False, commit=True,
-                                 two_phase=True)
-    session.stream.wake()
+    cycle = TwoPhaseCycle(session, conn, started)
+    driven = runner.txn.commit_from_callbacks(cycle.done, cycle.hand_back)
+    if driven is None:
+        cycle.hand_back()
+        return True
+    cycle.driven = driven
+    session.cycle = cycle  # type: ignore[assignment]  (no other cycle starts meanwhile)
     return True
+
+
+class TwoPhaseCycle:
+    """A client's COMMIT of a block that wrote two or more nodes, its PREPARE round written:
+    the rest runs from the nodes' callbacks (txn/transaction.py `CallbackCommit`), and
+    `done` answers the client (CommandComplete, ReadyForQuery) as a one-phase COMMIT's
+    `_synced` does; `hand_back` gives the commit to the task at the step reached."""
+
+    __slots__ = ("conn", "driven", "session", "started")
+
+    def __init__(self, session: Session, conn: BackendConnection, started: float) -> None:
+        self.session = session
+        self.conn = conn  # (a writer's: what a cancel and pg_stat_activity look at)
+        self.started = started
+        self.driven: CallbackCommit | None = None
+
+    def done(self) -> None:
+        FAST_CYCLE_COUNTS.inc("callback")
+        session = self.session
+        session.cycle = None
+        runner = session.runner
+        assert runner is not None
+        runner.commit_synced(two_phase=True)
+        session.send(_COMMIT_COMPLETE)
+        session.cycle_synced()
+        after_cycle(session)
+
+    def hand_back(self) -> None:
+        FAST_CYCLE_COUNTS.inc("task")
+        session = self.session
+        session.cycle = None
+        session.handover = FastCycle(session, self.conn, self.conn.node, self.started, False, True, simple=False,
+                                     commit=True, two_phase=True)
+        session.stream.wake()
+
+    def abandon(self) -> None:
+        """The session's task is cancelled: nothing more is driven (`CallbackCommit.stop`);
+        the session's close rolls back what was not prepared, recovery the rest."""
+        if self.driven is not None:
+            self.driven.stop()
+        self.session.cycle = None
+        if self.session.runner is not None:
+            self.session.runner.abandon_commit()
 
 
 def _start_query(session: Session) -> bool:

@@ -1249,11 +1249,18 @@ class StatementRunner:
         self.temps.transaction_ended()
         self.stream_cursors.clear()
 
-    def commit_synced(self) -> None:
-        """A COMMIT from `commit_now` answered COMMIT (its ReadyForQuery taken)."""
-        self.txn.finish_one_phase_commit()
+    def commit_synced(self, two_phase: bool = False) -> None:
+        """A COMMIT from `commit_now` answered COMMIT (its ReadyForQuery taken); or, with
+        `two_phase`, a two-phase one whose rounds all ran from callbacks and ended well
+        (the transaction finished by `CallbackCommit`)."""
+        if not two_phase:
+            self.txn.finish_one_phase_commit()
         self.state.commit()
         self.notify.committed_quietly()
+        self._running -= 1
+
+    def abandon_commit(self) -> None:
+        """A COMMIT from `commit_now` whose end nobody waits for (the session ends)."""
         self._running -= 1
 
     async def finish_commit(self, cycle: FastCycle) -> None:

@@ -107,6 +107,12 @@ class FenceClaim:
     lease: _Lease
     active: bool = True
 
+    @property
+    def is_granted(self) -> bool:
+        """Held, and its token granted (a round may run under it now, without waiting)."""
+        granted = self.lease.granted
+        return self.active and granted.done() and not granted.cancelled() and granted.exception() is None
+
 
 class CommitFenceShare:
     """A worker's COMMIT PREPARED rounds under shared commit-fence tokens: the GTM-proxy

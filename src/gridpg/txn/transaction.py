@@ -235,6 +235,161 @@ async def _read_round(requests: list[tuple[BackendConnection, bytes]],
     return outcomes
 
 
+PREPARING, DECIDING, DECIDE_SENT, DECIDED, COMMITTING_PREPARED = (
+    "preparing", "deciding", "decide-sent", "decided", "commit-prepared-sent")
+
+
+class CallbackCommit:
+    """The rest of a two-phase commit whose PREPARE round `two_phase_commit_now` wrote,
+    driven from the nodes' callbacks as their answers arrive (frontend/fast_cycle.py): the
+    PREPAREs' answers, the decider's commit with its marker (txn/marker.py), the COMMIT
+    PREPARED round, then `done`. The session's task sleeps through it: no task step,
+    future or coroutine chain per round.
+
+    Only the usual case runs here: a decider, no read-only participant, no deferred checks,
+    every answer the expected one (`BackendConnection.send_command`) and the commit
+    fence's share granted when the decision is to be sent. At anything else the task takes
+    over at the step reached (`step`; `DistributedTransaction.finish_two_phase_commit`),
+    with the code that runs every step when the callbacks do not, so outcomes and errors
+    are the same either way. `stop` (the session ends meanwhile) drives nothing more: what
+    was decided stands, in-doubt recovery finishes it as after a task cancelled mid-commit."""
+
+    __slots__ = ("done", "hand_back", "pending", "requests", "sent", "started", "step", "stopped", "timer", "txn")
+
+    def __init__(self, txn: DistributedTransaction, started: _PrepareRound, done: Callable[[], None],
+                 hand_back: Callable[[], None]) -> None:
+        self.txn = txn
+        self.started = started
+        self.done = done
+        self.hand_back = hand_back
+        self.step = PREPARING
+        self.pending = 0
+        self.requests: list[tuple[BackendConnection, bytes]] = []
+        self.sent: list[BaseException | None] = []
+        self.stopped = False
+        self.timer: asyncio.TimerHandle | None = None
+
+    def start(self) -> bool:
+        started = self.started
+        if started.decider is None or len(started.requests) != len(started.writers) \
+                or any(outcome is not None for outcome in started.sent):
+            return False  # (the GTM decides, a reader commits or deferred checks run beside)
+        answers = [conn.command_answer for conn, _ in started.requests]
+        if not answers or any(answer is None or answer.done.done() for answer in answers):
+            return False
+        self.pending = len(answers)
+        for answer in answers:
+            answer.then = self._prepared  # type: ignore[union-attr]
+        if started.fence is not None:  # (as `_read_prepare_round`: a slow PREPARE gives it back)
+            self.timer = asyncio.get_running_loop().call_later(EARLY_FENCE_SECONDS, self._slow)
+        return True
+
+    def stop(self) -> None:
+        self.stopped = True
+        if self.timer is not None:
+            self.timer.cancel()
+
+    def _to_task(self) -> None:
+        self.stop()
+        self.hand_back()
+
+    def _slow(self) -> None:
+        self.timer = None
+        if not self.stopped and self.step == PREPARING:
+            self._to_task()  # (whose `_read_prepare_round` gives the fence back while it waits)
+
+    def _prepared(self, expected: bool) -> None:
+        if self.stopped:
+            return
+        if not expected:
+            self._to_task()
+            return
+        self.pending -= 1
+        if self.pending:
+            return
+        if self.timer is not None:
+            self.timer.cancel()
+            self.timer = None
+        txn, started = self.txn, self.started
+        participants = txn.participants
+        for node in started.writers:
+            participants[node].state = RemoteState.PREPARED
+        for conn, _ in started.requests:
+            conn.command_answer = None  # (taken: the task reads them no more)
+        self.step = DECIDING
+        if txn._is_fenced() and not txn.commit_log.commit_fence_granted(started.fence):
+            self._to_task()  # (it waits for the fence)
+            return
+        decider = started.decider
+        assert decider is not None
+        part = participants[decider]
+        conn = part.conn
+        if not conn.is_quiet:
+            self._to_task()
+            return
+        part.state = RemoteState.COMMITTING
+        try:
+            conn.send_command(marker.decide_request(started.gid), marker.DECIDED)
+        except PgError:  # (nothing sent: the task's `_decide` finds the connection lost too)
+            self._to_task()
+            return
+        self.step = DECIDE_SENT
+        answer = conn.command_answer
+        if answer is None:
+            self._to_task()
+            return
+        answer.then = self._decided
+
+    def _decided(self, expected: bool) -> None:
+        if self.stopped:
+            return
+        if not expected:
+            self._to_task()
+            return
+        txn, started = self.txn, self.started
+        decider = started.decider
+        assert decider is not None
+        txn.participants[decider].conn.command_answer = None
+        self.step = DECIDED
+        sql = codec.build_query(f"COMMIT PREPARED {quote_literal(started.gid)}")
+        requests = [(txn.participants[n].conn, sql) for n in started.writers]
+        for node in started.writers:
+            txn.participants[node].state = RemoteState.COMMITTING
+        self.requests = requests
+        self.sent = _send_round(requests)
+        self.step = COMMITTING_PREPARED
+        answers = [conn.command_answer if outcome is None else None
+                   for (conn, _), outcome in zip(requests, self.sent)]
+        if any(answer is None for answer in answers):
+            self._to_task()
+            return
+        self.pending = len(answers)
+        for answer in answers:
+            answer.then = self._committed  # type: ignore[union-attr]
+
+    def _committed(self, expected: bool) -> None:
+        if self.stopped:
+            return
+        if not expected:
+            self._to_task()
+            return
+        self.pending -= 1
+        if self.pending:
+            return
+        self.stopped = True
+        txn, started = self.txn, self.started
+        for conn, _ in self.requests:
+            conn.command_answer = None
+        if started.fence is not None:
+            txn.commit_log.drop_commit_fence(started.fence)
+        txn.forget_decision(started.gid)
+        txn._prepare_round = txn._from_callbacks = None
+        metrics.COMMIT_COUNTS.inc("two-phase")
+        txn._release_all()
+        txn._reset()
+        self.done()
+
+
 class TxnState(enum.Enum):
     IDLE = "I"  # no transaction block; statements run one by one
     IN_BLOCK = "T"  # BEGIN seen, running
@@ -327,6 +482,11 @@ class CommitLog:
     def drop_commit_fence(self, claim: object) -> None:
         """Give back a claim no round will use (again: nothing happens)."""
 
+    def commit_fence_granted(self, claim: object) -> bool:
+        """Whether `claim` (from `claim_commit_fence`) holds a granted share of the commit
+        fence now, so a COMMIT PREPARED round may run under it without waiting."""
+        return claim is None
+
 
 class DistributedTransaction:
     """One session's transaction across nodes (explicit block or a single statement)."""
@@ -399,6 +559,8 @@ class DistributedTransaction:
         self.instant_reset = False
         # A PREPARE round written from a callback (`two_phase_commit_now`), its answers due.
         self._prepare_round: _PrepareRound | None = None
+        # The commit's later steps driven from the nodes' callbacks, until the task took over.
+        self._from_callbacks: CallbackCommit | None = None
         # Keeps the decisions of asynchronous COMMIT PREPAREDs until they are durable
         # (txn/durable.py); None: COMMIT PREPARED waits for its node's flush.
         self.witness: durable.CommitWitness | None = None
@@ -1019,8 +1181,12 @@ class DistributedTransaction:
         `commit()` ends a two-phase one (rolled back, and raised, on failure)."""
         started, self._prepare_round = self._prepare_round, None
         assert started is not None
+        driven, self._from_callbacks = self._from_callbacks, None
         try:
-            await self._finish_two_phase(started)
+            if driven is None or driven.step == PREPARING:
+                await self._finish_two_phase(started)
+            else:
+                await self._finish_two_phase_from(driven)
             metrics.COMMIT_COUNTS.inc("two-phase")
         except BaseException as exc:
             await self._commit_failed(exc)
@@ -1113,6 +1279,43 @@ class DistributedTransaction:
         return self.may_decide_by_marker() and part is not None \
             and durable.session_setting(part.conn.session_state) is None
 
+    def commit_from_callbacks(self, done: Callable[[], None], hand_back: Callable[[], None]) -> CallbackCommit | None:
+        """The rest of the commit whose PREPARE round `two_phase_commit_now` wrote, run from
+        the nodes' callbacks (`CallbackCommit`); None: the usual case it is not (the task
+        runs `finish_two_phase_commit`)."""
+        started = self._prepare_round
+        if started is None:
+            return None
+        witness = self.witness
+        if witness is not None and any(witness.is_async(n, self.participants[n].conn) for n in started.writers):
+            return None  # (COMMIT PREPARED without waiting for the standbys: the task's rounds)
+        driven = CallbackCommit(self, started, done, hand_back)
+        if not driven.start():
+            return None
+        self._from_callbacks = driven
+        return driven
+
+    async def _finish_two_phase_from(self, driven: CallbackCommit) -> None:
+        """`_finish_two_phase` of a commit its callbacks drove up to `driven.step` (every
+        PREPARE answered as expected): the task goes on from there."""
+        started = driven.started
+        gid, writers, decider = started.gid, started.writers, started.decider
+        assert decider is not None
+        fenced = self._is_fenced()
+        try:
+            if driven.step == DECIDING:
+                await self._commit_by_marker(gid, decider, writers, fenced, started.fence)
+            elif driven.step == DECIDE_SENT:
+                await self._commit_by_marker(gid, decider, writers, fenced, started.fence, decide_sent=True)
+            elif driven.step == DECIDED:
+                await self._commit_prepared_round(gid, writers, fenced, started.fence)
+            else:  # COMMIT PREPARED written
+                await self._commit_prepared_round(gid, writers, fenced, started.fence,
+                                                  written=(driven.requests, driven.sent))
+        finally:
+            if started.fence is not None:
+                self.commit_log.drop_commit_fence(started.fence)
+
     async def _finish_two_phase(self, started: _PrepareRound) -> None:
         try:
             await self._finish_prepared(started)
@@ -1165,7 +1368,7 @@ class DistributedTransaction:
             timer.cancel()
 
     async def _commit_by_marker(self, gid: str, decider: str, writers: list[str], fenced: bool,
-                                claim: object = None) -> None:
+                                claim: object = None, decide_sent: bool = False) -> None:
         """The decision is the decider's commit with the GID's marker (txn/marker.py); the
         commit fence (the one `claim`ed beside the PREPAREs, or one taken now) is held from
         before it until every COMMIT PREPARED answered, so no fenced snapshot sees the
@@ -1177,7 +1380,7 @@ class DistributedTransaction:
 
         async def decide() -> None:
             nonlocal decided
-            await self._decide(gid, decider, writers)
+            await self._decide(gid, decider, writers, decide_sent)
             decided = True
 
         try:
@@ -1189,19 +1392,21 @@ class DistributedTransaction:
             raise PgError(CONNECTION_FAILURE, f"could not take the GTM's commit fence: {exc}",
                           detail="the transaction was rolled back") from None
 
-    async def _decide(self, gid: str, decider: str, writers: list[str]) -> None:
-        """The decider's commit with the marker. Refused (recovery's abort marker came
-        first, a deferred constraint): the others roll back too. Its answer lost after it
-        was sent: the outcome is unknown here (08007); the marker decides, looked up in the
+    async def _decide(self, gid: str, decider: str, writers: list[str], sent: bool = False) -> None:
+        """The decider's commit with the marker (`sent`: written already, from a callback:
+        only its answer is read here). Refused (recovery's abort marker came first, a
+        deferred constraint): the others roll back too. Its answer lost after it was sent:
+        the outcome is unknown here (08007); the marker decides, looked up in the
         background as recovery would (`_resolve_later`)."""
         part = self.participants[decider]
         part.state = RemoteState.COMMITTING
         conn = part.conn
-        try:
-            conn.send_command(marker.decide_request(gid), marker.DECIDED)
-        except PgError:  # the connection was known lost: nothing was sent, nothing decided
-            await self._abort_prepared(gid, writers)
-            raise
+        if not sent:
+            try:
+                conn.send_command(marker.decide_request(gid), marker.DECIDED)
+            except PgError:  # the connection was known lost: nothing was sent, nothing decided
+                await self._abort_prepared(gid, writers)
+                raise
         try:
             await conn.read_command(marker.DECIDED)
         except PgError as exc:
@@ -1245,13 +1450,20 @@ class DistributedTransaction:
         await self._finish(gid, writers, commit=committed)
 
     async def _commit_prepared_round(self, gid: str, writers: list[str], fenced: bool, held: object,
-                                     decide: Callable[[], Awaitable[None]] | None = None) -> None:
+                                     decide: Callable[[], Awaitable[None]] | None = None,
+                                     written: tuple[list[tuple[BackendConnection, bytes]],
+                                                    list[BaseException | None]] | None = None) -> None:
         """COMMIT PREPARED on every prepared writer (under the commit fence when `fenced`:
         the one `held`, else one taken here), after `decide` (the decider's commit) when
-        given; then the decision forgotten, or kept until a witness or `_finish` is done."""
+        given; then the decision forgotten, or kept until a witness or `_finish` is done.
+        `written`: the round was written already, from a callback (its requests and what
+        each send raised); only its answers are read here."""
         unfinished: list[str] = []
         sql = codec.build_query(f"COMMIT PREPARED {quote_literal(gid)}")
-        requests = [(self.participants[n].conn, self._commit_prepared_request(n, sql)) for n in writers]
+        requests = written[0] if written is not None else \
+            [(self.participants[n].conn, self._commit_prepared_request(n, sql)) for n in writers]
+        if written is not None:
+            sql = requests[0][1]  # (the callback writes the plain form only)
         asynchronous: list[NodeAddress] = []  # servers that committed it asynchronously
 
         async def commit_prepared() -> None:
@@ -1259,7 +1471,7 @@ class DistributedTransaction:
                 await decide()
             for node in writers:
                 self.participants[node].state = RemoteState.COMMITTING
-            sent = _send_round(requests)
+            sent = _send_round(requests) if written is None else written[1]
             results: list[BaseException | None] = []
             for (conn, request), outcome in zip(requests, sent):
                 if outcome is None:
@@ -1560,6 +1772,8 @@ class DistributedTransaction:
         self.local_settings.clear()
         self.imported_snapshot = None
         self.imported_at = 0
+        self._prepare_round = None
+        self._from_callbacks = None
 
     # -- savepoints --------------------------------------------------------------------
 
