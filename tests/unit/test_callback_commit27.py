@@ -16,21 +16,10 @@ from gridpg.errors import PgError
 from gridpg.pgwire import codec
 from gridpg.txn import marker
 from gridpg.txn.transaction import CommitLog, DistributedTransaction, Participant, RemoteState, TxnState
+from tests.unit.test_command_answer27 import STATUS, _Transport
 from tests.unit.test_txn_marker import ready_keeper
 
-STATUS = b"S" + (4 + len(b"application_name\0gridpg\0")).to_bytes(4, "big") + b"application_name\0gridpg\0"
 READY_IDLE = codec.build_ready(b"I")
-
-
-class _Transport:
-    def __init__(self) -> None:
-        self.written: list[bytes] = []
-
-    def write(self, data: bytes) -> None:
-        self.written.append(data)
-
-    def is_closing(self) -> bool:
-        return False
 
 
 class _Pools:

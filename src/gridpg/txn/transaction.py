@@ -298,14 +298,19 @@ class CallbackCommit:
         if not self.stopped and self.step == PREPARING:
             self._to_task()  # (whose `_read_prepare_round` gives the fence back while it waits)
 
-    def _prepared(self, expected: bool) -> None:
+    def _last_of_round(self, expected: bool) -> bool:
+        """Whether this answer (`expected`: the usual one) was the last one its round waited
+        for; an unusual one gives the commit to the task at the step reached."""
         if self.stopped:
-            return
+            return False
         if not expected:
             self._to_task()
-            return
+            return False
         self.pending -= 1
-        if self.pending:
+        return not self.pending
+
+    def _prepared(self, expected: bool) -> None:
+        if not self._last_of_round(expected):
             return
         if self.timer is not None:
             self.timer.cancel()
@@ -338,13 +343,11 @@ class CallbackCommit:
         if answer is None:
             self._to_task()
             return
+        self.pending = 1
         answer.then = self._decided
 
     def _decided(self, expected: bool) -> None:
-        if self.stopped:
-            return
-        if not expected:
-            self._to_task()
+        if not self._last_of_round(expected):
             return
         txn, started = self.txn, self.started
         decider = started.decider
@@ -368,13 +371,7 @@ class CallbackCommit:
             answer.then = self._committed  # type: ignore[union-attr]
 
     def _committed(self, expected: bool) -> None:
-        if self.stopped:
-            return
-        if not expected:
-            self._to_task()
-            return
-        self.pending -= 1
-        if self.pending:
+        if not self._last_of_round(expected):
             return
         self.stopped = True
         txn, started = self.txn, self.started
