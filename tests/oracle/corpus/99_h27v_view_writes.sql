@@ -1,0 +1,63 @@
+/*
+Writes through automatically updatable views over distributed tables that have rules of
+their own (h-views27, from PostgreSQL 18's updatable_views.sql:236 and :2069-2085). A DO
+ALSO rule (an audit log) or a conditional INSTEAD rule keeps the original write, which goes
+through the view on the datanodes; it was refused (0A000 "it has INSTEAD OF triggers or
+rules, which would run on each datanode") because the datanodes' copies of the view held
+the rule too. Rules the coordinator applies are now kept off the datanodes for views as for
+tables (planner/utility._rules_per_group), and the write through the view passes
+(multi._ensure_plain_view counts only the rules the datanodes would apply).
+*/
+CREATE TABLE h27_base (a int PRIMARY KEY, b text) DISTRIBUTE BY HASH (a);
+INSERT INTO h27_base SELECT g, 'row ' || g FROM generate_series(1, 8) g;
+CREATE VIEW h27_pos AS SELECT * FROM h27_base WHERE a > 0;
+CREATE TABLE h27_hist (id serial, a int, b text);
+CREATE RULE h27_log AS ON INSERT TO h27_pos DO ALSO INSERT INTO h27_hist (a, b) VALUES (new.a, new.b);
+INSERT INTO h27_pos VALUES (9, DEFAULT), (10, DEFAULT);
+INSERT INTO h27_pos VALUES (11, 'eleven');
+INSERT INTO h27_pos SELECT g, 'sel ' || g FROM generate_series(12, 14) g;
+SELECT a, b FROM h27_hist ORDER BY a;
+SELECT * FROM h27_base ORDER BY a;
+-- another event: the INSERT rule does not fire, the view writes as without it
+UPDATE h27_pos SET b = upper(b) WHERE a BETWEEN 3 AND 10;
+DELETE FROM h27_pos WHERE a = 2;
+SELECT * FROM h27_pos ORDER BY a;
+SELECT count(*) FROM h27_hist;
+-- the rule renamed, then replaced by a conditional INSTEAD rule keeping other rows
+ALTER RULE h27_log ON h27_pos RENAME TO h27_log2;
+INSERT INTO h27_pos VALUES (15, 'fifteen');
+CREATE OR REPLACE RULE h27_log2 AS ON INSERT TO h27_pos WHERE new.a > 100 DO INSTEAD INSERT INTO h27_hist (a, b) VALUES (new.a, 'big');
+-- a conditional INSTEAD rule makes the view not automatically updatable: PostgreSQL's 55000
+-- error
+INSERT INTO h27_pos VALUES (16, 'sixteen'), (116, 'big one');
+-- error
+INSERT INTO h27_pos VALUES (16, 'sixteen');
+UPDATE h27_pos SET b = 'upd' WHERE a = 15;
+SELECT a, b FROM h27_hist ORDER BY a;
+SELECT * FROM h27_base ORDER BY a;
+CREATE OR REPLACE RULE h27_log2 AS ON INSERT TO h27_pos DO ALSO INSERT INTO h27_hist (a, b) VALUES (new.a, 'also');
+BEGIN;
+INSERT INTO h27_pos VALUES (17, 'in block'), (117, 'in block');
+SELECT count(*) FROM h27_hist;
+ROLLBACK;
+SELECT count(*) FROM h27_base;
+SELECT count(*) FROM h27_hist;
+DROP RULE h27_log2 ON h27_pos;
+INSERT INTO h27_pos VALUES (118, 'no rule');
+SELECT count(*) FROM h27_hist;
+-- view defaults and table defaults under a DO ALSO rule (bug #17633's test)
+CREATE TABLE h27_def (a int, b text DEFAULT 'Table default', c text DEFAULT 'Table default', d text, e text) DISTRIBUTE BY HASH (a);
+CREATE VIEW h27_def_view AS SELECT * FROM h27_def;
+ALTER VIEW h27_def_view ALTER b SET DEFAULT 'View default';
+ALTER VIEW h27_def_view ALTER d SET DEFAULT 'View default';
+CREATE RULE h27_def_ins AS ON INSERT TO h27_def_view DO ALSO INSERT INTO h27_def VALUES (new.a, new.b, new.c, new.d, new.e);
+INSERT INTO h27_def_view VALUES (11);
+INSERT INTO h27_def_view VALUES (12), (13);
+INSERT INTO h27_def_view VALUES (14, DEFAULT, DEFAULT, DEFAULT, DEFAULT);
+INSERT INTO h27_def_view VALUES (15, DEFAULT, DEFAULT, DEFAULT, DEFAULT), (16, DEFAULT, DEFAULT, DEFAULT, DEFAULT);
+SELECT * FROM h27_def ORDER BY a, c NULLS LAST, d NULLS LAST;
+CREATE OR REPLACE RULE h27_def_ins AS ON INSERT TO h27_def_view DO ALSO INSERT INTO h27_def (a, b, e) SELECT new.a, new.b, 'xxx';
+TRUNCATE h27_def;
+INSERT INTO h27_def_view VALUES (1, DEFAULT, DEFAULT, DEFAULT, DEFAULT);
+INSERT INTO h27_def_view VALUES (2, DEFAULT, DEFAULT, DEFAULT, DEFAULT), (3, DEFAULT, DEFAULT, DEFAULT, DEFAULT);
+SELECT * FROM h27_def ORDER BY a, e NULLS FIRST;
