@@ -25,7 +25,7 @@ and DELETE"):
 The original, run again through the planner, carries a marker (the coordinator's own,
 added by executor/rules.py, never shown) that stops a second expansion; actions are expanded in turn by the rules of the tables they write (a loop is
 PostgreSQL's 42P17). Shapes not taken (0A000, never silently past the rule): WITH,
-RETURNING, ON CONFLICT (PostgreSQL's own 0A000), OVERRIDING, WHERE CURRENT OF, multiple-
+RETURNING under an INSTEAD rule (under DO ALSO rules the original keeps it), ON CONFLICT (PostgreSQL's own 0A000), OVERRIDING, WHERE CURRENT OF, multiple-
 column or subscripted SET targets, `NEW`/`OLD` as whole rows, NEW of an identity column
 not given, and a rule that cannot be read. An action's INSERT of several VALUES rows runs
 as one INSERT ... SELECT over the source rows, each joined with the VALUES rows (their
@@ -187,8 +187,11 @@ def expand(stmt: Any, rules: TableRules, firing: list[Rule], sql: str,
             raise _refused(f'rule "{rule.name}" of table "{rules.table}": {rule.error}')
     if getattr(stmt, "withClause", None) is not None:
         raise _refused("a write with WITH of a table with rules that write is not supported by gridpg")
-    if _returns(stmt):
-        raise _refused("RETURNING of a table with rules that write is not supported by gridpg")
+    if _returns(stmt) and any(r.instead for r in firing):
+        # (DO ALSO rules only: the original statement runs as written and its RETURNING is
+        # the client's answer, as in PostgreSQL, whose ALSO actions may return nothing; an
+        # INSTEAD rule's RETURNING would stand for the original's, not built here)
+        raise _refused("RETURNING of a table with INSTEAD rules that write is not supported by gridpg")
     if isinstance(stmt, ast.InsertStmt):
         return _insert(stmt, rules, firing, sql)
     return _update_or_delete(stmt, rules, firing, sql, key_of)

@@ -61,3 +61,30 @@ TRUNCATE h27_def;
 INSERT INTO h27_def_view VALUES (1, DEFAULT, DEFAULT, DEFAULT, DEFAULT);
 INSERT INTO h27_def_view VALUES (2, DEFAULT, DEFAULT, DEFAULT, DEFAULT), (3, DEFAULT, DEFAULT, DEFAULT, DEFAULT);
 SELECT * FROM h27_def ORDER BY a, e NULLS FIRST;
+/*
+RETURNING of a write whose DO ALSO rules write (the audit rule of an `INSERT ... RETURNING
+id`): the original statement runs as written and its RETURNING is the answer, as in
+PostgreSQL (planner/rules.expand refused every RETURNING under rules that write, 0A000).
+Under an INSTEAD rule it stays refused.
+*/
+CREATE TABLE h27_orders (id serial PRIMARY KEY, item text, qty int) DISTRIBUTE BY HASH (id);
+CREATE TABLE h27_audit (seq serial, op text, order_id int, qty int);
+CREATE RULE h27_orders_ins AS ON INSERT TO h27_orders DO ALSO INSERT INTO h27_audit (op, order_id, qty) VALUES ('ins', new.id, new.qty);
+CREATE RULE h27_orders_upd AS ON UPDATE TO h27_orders DO ALSO INSERT INTO h27_audit (op, order_id, qty) VALUES ('upd', old.id, new.qty);
+CREATE RULE h27_orders_del AS ON DELETE TO h27_orders DO ALSO INSERT INTO h27_audit (op, order_id, qty) VALUES ('del', old.id, old.qty);
+INSERT INTO h27_orders (item, qty) VALUES ('apple', 3) RETURNING id, item, qty;
+INSERT INTO h27_orders (item, qty) VALUES ('pear', 5), ('plum', 7) RETURNING *;
+UPDATE h27_orders SET qty = qty * 10 WHERE item <> 'apple' RETURNING id, qty, old.qty AS was;
+DELETE FROM h27_orders WHERE item = 'pear' RETURNING item, qty;
+SELECT op, order_id, qty FROM h27_audit ORDER BY op, order_id;
+SELECT * FROM h27_orders ORDER BY id;
+-- through a view with a DO ALSO rule of its own
+CREATE VIEW h27_big AS SELECT a AS id, b AS item FROM h27_base WHERE a > 4;
+CREATE RULE h27_big_ins AS ON INSERT TO h27_big DO ALSO INSERT INTO h27_audit (op, order_id) VALUES ('view', new.id);
+INSERT INTO h27_big (id, item) VALUES (200, 'fig'), (201, 'date') RETURNING *;
+UPDATE h27_big SET item = 'FIG' WHERE id = 200 RETURNING id, item;
+SELECT op, order_id, qty FROM h27_audit ORDER BY op, order_id;
+CREATE TABLE h27_shadowed (id int, v text) DISTRIBUTE BY HASH (id);
+CREATE RULE h27_shadowed_ins AS ON INSERT TO h27_shadowed DO INSTEAD INSERT INTO h27_audit (op, order_id) VALUES ('instead', new.id);
+INSERT INTO h27_shadowed VALUES (1, 'x');
+SELECT op, order_id FROM h27_audit WHERE op = 'instead';
