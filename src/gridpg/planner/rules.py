@@ -176,6 +176,30 @@ def target_rules(sql: str, marker: str, catalog_rules: Mapping[tuple[str, str], 
     return (stmt, rules, firing) if firing else None
 
 
+def merge_refusal(sql: str, catalog_rules: Mapping[tuple[str, str], TableRules], resolve: Any,
+                  replica: bool = False) -> PgError | None:
+    """PostgreSQL's 0A000 for a MERGE into a table with rules its rewriter would apply (an
+    enabled rule of INSERT, UPDATE or DELETE: "MERGE is not supported for relations with
+    rules"; a disabled one lets it run). A table's rules that write live on the catalog
+    servers only, so the datanodes, which refuse it for the rules they hold, took the MERGE
+    and wrote past the rules (rules.sql:1260, h-views27)."""
+    if not catalog_rules or "merge" not in sql.lower():
+        return None
+    try:
+        statements = parse_sql(sql)
+    except Exception:  # noqa: BLE001 - reported where it is planned
+        return None
+    stmt = statements[0].stmt if len(statements) == 1 else None
+    if not isinstance(stmt, ast.MergeStmt):
+        return None
+    relation = resolve(stmt.relation.schemaname, stmt.relation.relname)
+    ruled = catalog_rules.get(relation) if relation is not None else None
+    if ruled is None or not any(ruled.firing(event, replica) for event in ("insert", "update", "delete")):
+        return None
+    return PgError(FEATURE_NOT_SUPPORTED, f'cannot execute MERGE on relation "{stmt.relation.relname}"',
+                   detail="MERGE is not supported for relations with rules.")
+
+
 def expand(stmt: Any, rules: TableRules, firing: list[Rule], sql: str,
            key_of: Any = lambda _schema, _name: None) -> Expansion:
     """The statements `stmt` (pglast, of `sql`) becomes under `firing`, the rules of its

@@ -88,3 +88,27 @@ CREATE TABLE h27_shadowed (id int, v text) DISTRIBUTE BY HASH (id);
 CREATE RULE h27_shadowed_ins AS ON INSERT TO h27_shadowed DO INSTEAD INSERT INTO h27_audit (op, order_id) VALUES ('instead', new.id);
 INSERT INTO h27_shadowed VALUES (1, 'x');
 SELECT op, order_id FROM h27_audit WHERE op = 'instead';
+/*
+MERGE into a table whose rules write (rules.sql:1260): PostgreSQL refuses it (0A000, "MERGE
+is not supported for relations with rules"); the rules live on the catalog servers only,
+so the datanodes took the MERGE and wrote past them (MERGE 1, the row in the table the
+INSTEAD rule redirects away from). Now PostgreSQL's refusal (planner/rules.merge_refusal).
+*/
+CREATE TABLE h27_m1 (a int, b text) DISTRIBUTE BY HASH (a);
+CREATE TABLE h27_m2 (a int, b text) DISTRIBUTE BY HASH (a);
+CREATE RULE h27_m_ins AS ON INSERT TO h27_m1 DO INSTEAD INSERT INTO h27_m2 VALUES (new.*);
+-- error
+MERGE INTO h27_m1 t USING (SELECT 1 AS a) s ON t.a = s.a WHEN MATCHED THEN UPDATE SET b = 'u' WHEN NOT MATCHED THEN INSERT VALUES (s.a, 'm');
+-- error
+WITH s AS (SELECT 2 AS a) MERGE INTO h27_m1 t USING s ON t.a = s.a WHEN NOT MATCHED THEN INSERT VALUES (s.a, 'w');
+SELECT count(*) FROM h27_m1;
+-- a disabled rule lets it run, as in PostgreSQL
+ALTER TABLE h27_m1 DISABLE RULE h27_m_ins;
+MERGE INTO h27_m1 t USING (SELECT 1 AS a) s ON t.a = s.a WHEN NOT MATCHED THEN INSERT VALUES (s.a, 'm');
+ALTER TABLE h27_m1 ENABLE RULE h27_m_ins;
+-- error
+MERGE INTO h27_m1 t USING (SELECT 3 AS a) s ON t.a = s.a WHEN NOT MATCHED THEN INSERT VALUES (s.a, 'm');
+DROP RULE h27_m_ins ON h27_m1;
+MERGE INTO h27_m1 t USING (SELECT 4 AS a) s ON t.a = s.a WHEN NOT MATCHED THEN INSERT VALUES (s.a, 'm');
+SELECT * FROM h27_m1;
+SELECT count(*) FROM h27_m2;
