@@ -229,10 +229,16 @@ def statement_event(tree: dict) -> tuple[str, frozenset[str] | None] | None:
 
 def moves_rows(tree: dict, table: DistTable) -> bool:
     """An UPDATE that sets the distribution column: rows move between datanodes (deleted
-    on one, inserted on another: executor/multi.move_rows)."""
+    on one, inserted on another: executor/multi.move_rows). An assignment that keeps the
+    value (`SET id = id`, `SET id = 1, ... WHERE id = 1`, which ORMs write when they set
+    every column) moves nothing and is planned as any UPDATE (planner/writes.updates_column
+    decides for both): it was refused with the table's BEFORE ROW UPDATE triggers
+    (triggers.sql:486, h-views27)."""
+    from gridpg.planner.writes import updates_column
+
     body = tree.get("UpdateStmt")
-    return isinstance(body, dict) and bool(table.column) and any(
-        (t.get("ResTarget") or {}).get("name") == table.column for t in body.get("targetList", []))
+    return isinstance(body, dict) and bool(table.column) and table.method in ("hash", "modulo") \
+        and updates_column(body, table.column)
 
 
 def why_not_fired_here(tree: dict, table: DistTable, relevant: list[tg.Trigger]) -> str | None:

@@ -112,3 +112,23 @@ DROP RULE h27_m_ins ON h27_m1;
 MERGE INTO h27_m1 t USING (SELECT 4 AS a) s ON t.a = s.a WHEN NOT MATCHED THEN INSERT VALUES (s.a, 'm');
 SELECT * FROM h27_m1;
 SELECT count(*) FROM h27_m2;
+/*
+An UPDATE whose SET of the distribution column keeps its value (`SET id = 1, ... WHERE id
+= 1`, `SET id = id`: ORMs set every column) on a table with row triggers (triggers.sql:486):
+the planner moves no row (planner/writes.updates_column), but the trigger checks read any
+SET of the column as a move and refused it (0A000, "it has BEFORE ROW UPDATE triggers and
+the UPDATE sets the distribution column"). Both now ask the planner's question.
+*/
+CREATE TABLE h27_su (id int PRIMARY KEY, description text, touched int DEFAULT 0) DISTRIBUTE BY HASH (id);
+CREATE FUNCTION h27_su_touch() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN NEW.touched := OLD.touched + 1; RETURN NEW; END $$;
+CREATE TRIGGER h27_su_t BEFORE UPDATE ON h27_su FOR EACH ROW EXECUTE FUNCTION h27_su_touch();
+CREATE TABLE h27_su_log (n serial, id int, what text);
+CREATE FUNCTION h27_su_log_f() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN INSERT INTO h27_su_log (id, what) VALUES (NEW.id, TG_OP || ' ' || NEW.description); RETURN NULL; END $$;
+CREATE TRIGGER h27_su_after AFTER UPDATE OF id ON h27_su FOR EACH ROW EXECUTE FUNCTION h27_su_log_f();
+INSERT INTO h27_su VALUES (1, 'a'), (2, 'b'), (3, 'c');
+UPDATE h27_su SET description = 'no no', id = 1 WHERE id = 1;
+UPDATE h27_su SET id = id, description = 'all' WHERE id > 1;
+UPDATE h27_su SET description = 'plain' WHERE id = 3 RETURNING *;
+UPDATE h27_su SET id = 2, description = 'two' WHERE description = 'all' AND id = 2 RETURNING id, touched;
+SELECT * FROM h27_su ORDER BY id;
+SELECT id, what FROM h27_su_log ORDER BY id, what;
