@@ -132,3 +132,21 @@ UPDATE h27_su SET description = 'plain' WHERE id = 3 RETURNING *;
 UPDATE h27_su SET id = 2, description = 'two' WHERE description = 'all' AND id = 2 RETURNING id, touched;
 SELECT * FROM h27_su ORDER BY id;
 SELECT id, what FROM h27_su_log ORDER BY id, what;
+/*
+Transition tables of the AFTER STATEMENT triggers of an INSERT ... ON CONFLICT DO UPDATE
+(triggers.sql:2241): refused (0A000); the coordinator now fires them one by one, an INSERT
+trigger's NEW TABLE holding the inserted rows, an UPDATE trigger's OLD and NEW TABLE the
+updated ones, though both name theirs new_table (executor/triggers._fire_upsert_statements).
+*/
+CREATE TABLE h27_tt (a int PRIMARY KEY, b text) DISTRIBUTE BY HASH (a);
+CREATE TABLE h27_tt_log (n serial, what text);
+CREATE FUNCTION h27_tt_ins() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN INSERT INTO h27_tt_log (what) SELECT TG_NAME || ' new=' || coalesce((SELECT string_agg(t::text, ', ' ORDER BY a) FROM new_table t), '-'); RETURN NULL; END $$;
+CREATE FUNCTION h27_tt_upd() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN INSERT INTO h27_tt_log (what) SELECT TG_NAME || ' old=' || coalesce((SELECT string_agg(t::text, ', ' ORDER BY a) FROM old_table t), '-') || ' new=' || coalesce((SELECT string_agg(t::text, ', ' ORDER BY a) FROM new_table t), '-'); RETURN NULL; END $$;
+CREATE TRIGGER h27_tt_i AFTER INSERT ON h27_tt REFERENCING NEW TABLE AS new_table FOR EACH STATEMENT EXECUTE FUNCTION h27_tt_ins();
+CREATE TRIGGER h27_tt_u AFTER UPDATE ON h27_tt REFERENCING OLD TABLE AS old_table NEW TABLE AS new_table FOR EACH STATEMENT EXECUTE FUNCTION h27_tt_upd();
+INSERT INTO h27_tt VALUES (1, 'AAA'), (2, 'BBB') ON CONFLICT (a) DO UPDATE SET b = h27_tt.b || ':' || excluded.b;
+INSERT INTO h27_tt VALUES (1, 'AAA'), (2, 'BBB'), (3, 'CCC'), (4, 'DDD') ON CONFLICT (a) DO UPDATE SET b = h27_tt.b || ':' || excluded.b;
+INSERT INTO h27_tt VALUES (3, 'CCC'), (4, 'DDD') ON CONFLICT (a) DO UPDATE SET b = h27_tt.b || ':' || excluded.b RETURNING *;
+INSERT INTO h27_tt VALUES (4, 'x'), (5, 'y') ON CONFLICT (a) DO UPDATE SET b = 'z' WHERE h27_tt.a > 100;
+SELECT what FROM h27_tt_log ORDER BY n;
+SELECT * FROM h27_tt ORDER BY a;
