@@ -147,10 +147,10 @@ def _rules_per_group(clean: str, tree: dict[str, Any], kind: str, tables: list[D
     """Rule DDL on the datanodes. A rule the coordinator applies (planner/rules.py) lives on
     the catalog servers only: its CREATE [OR REPLACE] drops a rule of that name the
     datanodes may hold (one that did not write), and any DROP RULE is made IF EXISTS there;
-    ALTER RULE ... RENAME of such a rule does nothing there. So for a view's: a write through
-    the view that the rule keeps (DO ALSO, a conditional INSTEAD) runs on the datanodes
-    through their copies of the view (multi._ensure_plain_view), which must not apply the
-    rule a second time, on each node's rows (h-views27)."""
+    ALTER RULE ... RENAME of such a rule does nothing there. So for a view's DO ALSO rule: a
+    write through the view that the rule keeps runs on the datanodes through their copies
+    of the view (multi._ensure_plain_view), which must not apply the rule a second time, on
+    each node's rows (h-views27)."""
     groups = [g.name for g in catalog.snapshot.datanode_group_list]
     body = tree.get(kind) or {}
 
@@ -168,13 +168,18 @@ def _rules_per_group(clean: str, tree: dict[str, Any], kind: str, tables: list[D
     def applied_here(table: DistTable | tuple[str, str] | None, rule: str) -> bool:
         key = (table.schema, table.name) if isinstance(table, DistTable) else table
         ruled = catalog.rules.get(key) if key is not None else None
-        return ruled is not None and any(r.name == rule and r.on_coordinator for r in ruled.rules)
+        view = not isinstance(table, DistTable)  # (a view's INSTEAD rules stay on the datanodes)
+        return ruled is not None and any(r.name == rule and r.on_coordinator and not (view and r.instead)
+                                         for r in ruled.rules)
 
     if kind == "RuleStmt" and _coordinator_rule(clean):
         table = table_of(body.get("relation") or {})
         if table is None:
             view = view_of(body.get("relation") or {})
-            if view is None:
+            if view is None or body.get("instead"):
+                # (a view's INSTEAD rules stay with it on every node: the write never goes
+                # there through it but in EXPLAIN of a write through a view above it,
+                # which PostgreSQL rewrites with them)
                 return None
             drop = f"DROP RULE IF EXISTS {quote_ident(body['rulename'])} ON {quote_qualified(*view)}"
             return {g: drop for g in groups}
