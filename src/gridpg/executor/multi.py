@@ -121,12 +121,12 @@ async def _ensure_plain_view(dispatcher: Dispatcher, schema: str, name: str, eve
     makes the view not automatically updatable: PostgreSQL's 55000. A view below it keeps
     all its rules: PostgreSQL would apply them as it rewrites the write down to it, which
     gridpg does not."""
-    from gridpg.executor.run import catalog_view
+    from gridpg.executor.run import catalog_view, session_view
 
     ruled = catalog_view(dispatcher).rules.get((schema, name))
     event = {4: "insert", 8: "delete", 16: "update"}.get(events)
-    if ruled is not None and event is not None and any(r.instead and r.condition is not None
-                                                       for r in ruled.firing(event)):
+    if ruled is not None and event is not None and any(
+            r.instead and r.condition is not None for r in ruled.firing(event, session_view(dispatcher).replica)):
         raise _not_automatically_updatable(name, event)
     applied = sorted(r.name for r in ruled.rules if r.on_coordinator and (not r.instead or r.event != event)) \
         if ruled is not None and event is not None else []  # (MERGE: PostgreSQL refuses a view with rules)
