@@ -66,9 +66,20 @@ def test_update_rules_run_first_and_tag_from_the_last_instead_action() -> None:
     assert out.original is None and out.tag_step is None and out.tag == "DELETE 0"
 
 
+def test_returning_under_also_rules_is_the_originals() -> None:
+    """DO ALSO rules only: the original runs as written, RETURNING and all (h-views27)."""
+    out = _expand("INSERT INTO t VALUES (1) RETURNING id",
+                  "CREATE RULE r0 AS ON INSERT TO public.t DO INSERT INTO public.log VALUES (new.id);")
+    assert out.original == 0 and out.steps[0] == "INSERT INTO t VALUES (1) RETURNING id"
+
+
 def test_unsupported_shapes_are_refused() -> None:
     also = "CREATE RULE r0 AS ON INSERT TO public.t DO INSERT INTO public.log VALUES (new.g);"
-    for sql in ("INSERT INTO t VALUES (1) RETURNING id", "WITH x AS (SELECT 1) INSERT INTO t SELECT * FROM x",
+    with pytest.raises(PgError) as caught:  # an INSTEAD rule's RETURNING would stand for the original's
+        _expand("INSERT INTO t VALUES (1) RETURNING id",
+                "CREATE RULE r0 AS ON INSERT TO public.t DO INSTEAD INSERT INTO public.log VALUES (new.g);")
+    assert caught.value.sqlstate == "0A000"
+    for sql in ("WITH x AS (SELECT 1) INSERT INTO t SELECT * FROM x",
                 "INSERT INTO t VALUES (1) ON CONFLICT DO NOTHING", "INSERT INTO t (id) VALUES (1)"):
         with pytest.raises(PgError) as caught:
             _expand(sql, also)

@@ -148,11 +148,15 @@ def test_moving_rows_with_before_update_triggers_is_refused() -> None:
     assert "distribution column" in (fired.why_not_fired_here(moving, table, [before]) or "")
 
 
-def test_upsert_with_transition_tables_is_refused() -> None:
+def test_upsert_with_row_transition_tables_is_refused() -> None:
+    """Statement-level ones fire, each seeing its own event's rows (h-views27); row-level
+    ones with transition tables stay refused."""
     table = DistTable("s", "t", "hash", "id", "int4", 1, 32, ("dn1", "dn2"))
-    transition = tg.Trigger("n", 1, tg.UPDATE, "O", DEF, new_table="nt", old_table="ot")
+    transition = tg.Trigger("n", 1, tg.UPDATE | tg.ROW, "O", DEF, new_table="nt", old_table="ot")
     upsert = sqlparse.parse_tree("INSERT INTO t VALUES (1) ON CONFLICT (id) DO UPDATE SET v = 1, w = 2")
     assert "transition" in (fired.why_not_fired_here(upsert, table, [transition]) or "")
+    statement = tg.Trigger("n", 1, tg.UPDATE, "O", DEF, new_table="nt", old_table="ot")
+    assert fired.why_not_fired_here(upsert, table, [statement]) is None
     assert fired.upsert_targets(upsert) == frozenset({"v", "w"})
     assert fired.upsert_targets(sqlparse.parse_tree("INSERT INTO t VALUES (1) ON CONFLICT DO NOTHING")) is None
 

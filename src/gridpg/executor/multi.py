@@ -15,7 +15,7 @@ import dataclasses
 import functools
 import re
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Iterator, Sequence
 from typing import TYPE_CHECKING, Any
 
 from gridpg.datanode.connection import BackendConnection
@@ -38,7 +38,7 @@ from gridpg.executor.scratch import writable_catalog
 from gridpg.pgwire import codec
 from gridpg.planner.plan import SCRATCH_SCHEMA, DistributedPlan, LockBound, Strategy
 from gridpg.planner.text import splice
-from gridpg.sql.quote import quote_ident, quote_literal
+from gridpg.sql.quote import quote_ident, quote_literal, quote_qualified
 from gridpg.sql.xl import XlCommand
 from gridpg.txn.fence import Started
 from gridpg.txn.snapshot import abandon
@@ -67,10 +67,13 @@ async def _execute_plan(dispatcher: Dispatcher, request: ExecRequest, plan: Dist
         fragment = plan.fragments[0]
         await dispatcher.run_on_node(fragment.group, request, writes=plan.writes, sql=fragment.sql)
     elif strategy is Strategy.PUSHDOWN:
-        if plan.through_view is not None:
-            await _ensure_plain_view(dispatcher, *plan.through_view, events=_trigger_events(request.sql))
         relay_groups = {plan.fragments[0].group} if plan.replicated else None
-        await scatter(dispatcher, request, plan, relay_groups)
+        if plan.through_view is None:
+            await scatter(dispatcher, request, plan, relay_groups)
+            return
+        await _ensure_plain_view(dispatcher, *plan.through_view, events=_trigger_events(request.sql))
+        with _rows_left_in_place(dispatcher):
+            await scatter(dispatcher, request, plan, relay_groups)
     elif strategy in (Strategy.TWO_PHASE, Strategy.MERGE):
         if (strategy is Strategy.MERGE and not request.simple and request.max_rows
                 and request.portal is not None and await NodePortals.start_merged(dispatcher, request, plan)):
@@ -83,9 +86,12 @@ async def _execute_plan(dispatcher: Dispatcher, request: ExecRequest, plan: Dist
     elif strategy is Strategy.MOVE_ROWS:
         await move_rows(dispatcher, request, plan)
     elif strategy is Strategy.BROADCAST:
-        if plan.through_view is not None:
-            await _ensure_plain_view(dispatcher, *plan.through_view, events=_trigger_events(request.sql))
-        await broadcast_write(dispatcher, request, plan)
+        if plan.through_view is None:
+            await broadcast_write(dispatcher, request, plan)
+            return
+        await _ensure_plain_view(dispatcher, *plan.through_view, events=_trigger_events(request.sql))
+        with _rows_left_in_place(dispatcher):
+            await broadcast_write(dispatcher, request, plan)
     elif strategy is Strategy.LOCKING_SUBPLANS:
         from gridpg.executor import subplans
 
@@ -107,7 +113,25 @@ async def _ensure_plain_view(dispatcher: Dispatcher, schema: str, name: str, eve
     they may write). `events`: pg_trigger.tgtype's bits of the write's events; triggers for
     other events do not fire (an UPDATE of a view with an INSTEAD OF INSERT trigger alone
     was refused). Views with INSTEAD OF triggers for the event are written on the catalog
-    server instead (executor/view_instead.py)."""
+    server instead (executor/view_instead.py). The view's own rules the coordinator applies
+    (an action that writes or notifies, planner/rules.py) do not count when they are DO ALSO
+    rules or rules of another event: the write is the original statement the rules keep,
+    their actions run by the coordinator, and the datanodes' copies of the view do not hold
+    them (planner/utility._rules_per_group). A conditional DO INSTEAD rule of the event
+    makes the view not automatically updatable: PostgreSQL's 55000. A view below it keeps
+    all its rules: PostgreSQL would apply them as it rewrites the write down to it, which
+    gridpg does not."""
+    from gridpg.executor.run import catalog_view, session_view
+
+    ruled = catalog_view(dispatcher).rules.get((schema, name))
+    event = {4: "insert", 8: "delete", 16: "update"}.get(events)
+    if ruled is not None and event is not None and any(
+            r.instead and r.condition is not None for r in ruled.firing(event, session_view(dispatcher).replica)):
+        raise _not_automatically_updatable(name, event)
+    applied = sorted(r.name for r in ruled.rules if r.on_coordinator and (not r.instead or r.event != event)) \
+        if ruled is not None and event is not None else []  # (MERGE: PostgreSQL refuses a view with rules)
+    own_rules = (f"AND NOT (r.ev_class = pg_catalog.to_regclass({quote_literal(quote_qualified(schema, name))}) AND r.rulename IN "
+                 f"({', '.join(quote_literal(n) for n in applied)})) ") if applied else ""
     conn = await dispatcher.runner.txn.connection(dispatcher.coord.catalog_node, wants_block=False)
     await conn.settle()
     rows = await conn.query(
@@ -121,11 +145,65 @@ async def _ensure_plain_view(dispatcher: Dispatcher, schema: str, name: str, eve
         "SELECT (SELECT count(*) FROM pg_catalog.pg_trigger t WHERE t.tgrelid IN (SELECT oid FROM stack) "
         f"AND t.tgtype::int & {int(events)} <> 0) + "
         "(SELECT count(*) FROM pg_catalog.pg_rewrite r WHERE r.ev_class IN (SELECT oid FROM stack) "
-        "AND r.rulename <> '_RETURN')")
+        f"AND r.rulename <> '_RETURN' {own_rules})")
     if rows and rows[0][0] not in (None, "0"):
         raise PgError(FEATURE_NOT_SUPPORTED, f'gridpg cannot write through view "{name}": it has '
                       "INSTEAD OF triggers or rules, which would run on each datanode",
                       hint="write the view's table directly")
+
+
+@contextlib.contextmanager
+def _rows_left_in_place(dispatcher: Dispatcher) -> Iterator[None]:
+    """A write through a view runs on each datanode as written, PostgreSQL resolving the
+    view there: an UPDATE that gives the distribution column (under its own name or any
+    view column showing it) a value of another node's shard finds no partition on this
+    node, PostgreSQL's 23514 "no partition of relation ... found for row" about a partition
+    level the user never made. Said as what it is, gridpg's refusal (0A000, as for an
+    inheritance member's placement check, errors._placement_refusal); a new value of a
+    shard on the same node moves the row there, as PostgreSQL would. The partition key the
+    datanode names must be the table's distribution column alone: a user's own partitioned
+    table partitioned otherwise keeps PostgreSQL's error."""
+    try:
+        yield
+    except PgError as exc:
+        refusal = _shard_miss(dispatcher, exc)
+        if refusal is None:
+            raise
+        raise refusal from exc
+
+
+_NO_PARTITION = re.compile(r'^no partition of relation "(?P<table>.+)" found for row$')
+_PARTITION_KEY = re.compile(r"^Partition key of the failing row contains \((?P<key>.+?)\) = ")
+
+
+def _shard_miss(dispatcher: Dispatcher, exc: PgError) -> PgError | None:
+    """gridpg's 0A000 for a datanode's 23514 about the shard level of a HASH table (above)."""
+    from gridpg.errors import _placement_refusal
+
+    found = _NO_PARTITION.match(exc.message or "")
+    key = _PARTITION_KEY.match(exc.detail or "")
+    if exc.sqlstate != "23514" or found is None or key is None:
+        return None
+    fields = dict(exc.fields or {})
+    schema = fields.get("s")
+    table = dispatcher.runner.snapshot().table(schema, found["table"]) if schema else None
+    if table is None or table.method != "hash" or key["key"] != quote_ident(table.column or ""):
+        return None
+    fields.setdefault("t", table.name)
+    out = _placement_refusal(fields)
+    return PgError(out["C"], out["M"], out.get("D"), out.get("H"), node=exc.node, fields=out)
+
+
+def _not_automatically_updatable(view: str, event: str) -> PgError:
+    """PostgreSQL's 55000 for a write through a view whose rules for the event include a
+    conditional DO INSTEAD one (rewriteHandler.c's view_query_is_auto_updatable is not
+    consulted: such a view is not automatically updatable, whatever else it is)."""
+    verb = {"insert": "insert into", "update": "update", "delete": "delete from"}[event]
+    noun = {"insert": "inserting into", "update": "updating", "delete": "deleting from"}[event]
+    return PgError("55000", f'cannot {verb} view "{view}"',
+                   detail="Views with conditional DO INSTEAD rules are not automatically updatable.",
+                   hint=f"To enable {noun} the view, provide an INSTEAD OF {event.upper()} trigger or an "
+                        f"unconditional ON {event.upper()} DO INSTEAD rule.")
 
 
 def _trigger_events(sql: str) -> int:

@@ -2471,9 +2471,8 @@ def _trigger_refusal(tree: dict[str, Any], registry: _Registry, path: tuple[str,
         if table.key in registry.statement_triggers_at:
             return _refusal(f"the statement-level triggers of {label}",
                             "they would fire once on each datanode the statement reaches")
-        update = tree.get("UpdateStmt")
-        if table.key in registry.row_triggers_at and isinstance(update, dict) and table.column and any(
-                (t.get("ResTarget") or {}).get("name") == table.column for t in update.get("targetList", [])):
+        if table.key in registry.row_triggers_at and firing_mod.moves_rows(tree, table):
+            # (an assignment keeping the value moves nothing: planner/writes.updates_column)
             return _refusal(f"the triggers of {label} for an UPDATE of its distribution column",
                             "the rows move between datanodes as DELETE and INSERT")
     return None

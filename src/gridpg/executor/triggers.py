@@ -229,10 +229,16 @@ def statement_event(tree: dict) -> tuple[str, frozenset[str] | None] | None:
 
 def moves_rows(tree: dict, table: DistTable) -> bool:
     """An UPDATE that sets the distribution column: rows move between datanodes (deleted
-    on one, inserted on another: executor/multi.move_rows)."""
+    on one, inserted on another: executor/multi.move_rows). An assignment that keeps the
+    value (`SET id = id`, `SET id = 1, ... WHERE id = 1`, which ORMs write when they set
+    every column) moves nothing and is planned as any UPDATE (planner/writes.updates_column
+    decides for both): it was refused with the table's BEFORE ROW UPDATE triggers
+    (triggers.sql:486, h-views27)."""
+    from gridpg.planner.writes import updates_column
+
     body = tree.get("UpdateStmt")
-    return isinstance(body, dict) and bool(table.column) and any(
-        (t.get("ResTarget") or {}).get("name") == table.column for t in body.get("targetList", []))
+    return isinstance(body, dict) and bool(table.column) and table.method in ("hash", "modulo") \
+        and updates_column(body, table.column)
 
 
 def why_not_fired_here(tree: dict, table: DistTable, relevant: list[tg.Trigger]) -> str | None:
@@ -244,8 +250,8 @@ def why_not_fired_here(tree: dict, table: DistTable, relevant: list[tg.Trigger])
     returning = body.get("returningClause") or {}
     if returning.get("options"):
         return "the statement names OLD or NEW in RETURNING WITH"
-    if upsert_targets(tree) is not None and any(t.transition for t in relevant):
-        return "INSERT ... ON CONFLICT DO UPDATE with transition tables"
+    if upsert_targets(tree) is not None and any(t.transition and t.is_row for t in relevant):
+        return "INSERT ... ON CONFLICT DO UPDATE with row triggers that have transition tables"
     if kind == "MergeStmt" and any(t.transition for t in relevant):
         return "MERGE with transition tables"
     if moves_rows(tree, table) and any(t.is_row and t.is_before for t in relevant):
@@ -303,13 +309,19 @@ async def run(dispatcher: Dispatcher, request: ExecRequest, firing: TriggerFirin
             else:
                 leaves = await _leaf_partitions(catalog, firing) if firing.after_row else None
                 rows, output, row_leaves = await _run_on_datanodes(dispatcher, request, firing, tokens, leaves)
-            transition = await _load_transition_tables(catalog, firing, rows)
-            if firing.after_row:
-                await _fire(dispatcher, catalog, firing, twins, firing.after_row, "AFTER", "ROW", rows,
-                            row_leaves)
-            await _fire(dispatcher, catalog, firing, twins, firing.after_statement, "AFTER", "STATEMENT",
-                        [(None, None)])
-            await _drop_transition_tables(catalog, transition)
+            if _upsert_transitions(firing):
+                if firing.after_row:
+                    await _fire(dispatcher, catalog, firing, twins, firing.after_row, "AFTER", "ROW", rows,
+                                row_leaves)
+                await _fire_upsert_statements(dispatcher, catalog, firing, twins, rows)
+            else:
+                transition = await _load_transition_tables(catalog, firing, rows)
+                if firing.after_row:
+                    await _fire(dispatcher, catalog, firing, twins, firing.after_row, "AFTER", "ROW", rows,
+                                row_leaves)
+                await _fire(dispatcher, catalog, firing, twins, firing.after_statement, "AFTER", "STATEMENT",
+                            [(None, None)])
+                await _drop_transition_tables(catalog, transition)
     finally:
         caller.firing_depth -= 1
     for message in output:
@@ -764,13 +776,38 @@ def stored_rows_insert(sql: str, qualified: str, rows: list[str]) -> str:
 # -- firing on the catalog server --------------------------------------------------------
 
 
+def _upsert_transitions(firing: TriggerFiring) -> bool:
+    """An INSERT ... ON CONFLICT DO UPDATE whose AFTER STATEMENT triggers name transition
+    tables (row-level ones with them stay refused: `why_not_fired_here`)."""
+    return firing.event == "INSERT" and any(event == "UPDATE" for event, _ in firing.after_statement) \
+        and any(t.transition for _, t in firing.after_statement)
+
+
+async def _fire_upsert_statements(dispatcher: Dispatcher, conn: BackendConnection, firing: TriggerFiring,
+                                  twins: dict[str, str], rows: list[tuple[str | None, str | None]]) -> None:
+    """The AFTER STATEMENT triggers of an INSERT ... ON CONFLICT DO UPDATE, one by one in
+    PostgreSQL's order, each seeing in its transition tables the rows of its own event: an
+    INSERT trigger's NEW TABLE the inserted rows (returned without OLD), an UPDATE
+    trigger's OLD and NEW TABLE the updated ones, as PostgreSQL keeps one transition
+    capture per event (the two triggers of triggers.sql:2234 both name theirs new_table,
+    so the tables are made again for each trigger)."""
+    for pair in firing.after_statement:
+        event, trigger = pair
+        kept = [r for r in rows if (r[0] is None) == (event == "INSERT")]
+        transition = await _load_transition_tables(conn, firing, kept, (pair,)) if trigger.transition else []
+        await _fire(dispatcher, conn, firing, twins, (pair,), "AFTER", "STATEMENT", [(None, None)])
+        await _drop_transition_tables(conn, transition)
+
+
 async def _load_transition_tables(conn: BackendConnection, firing: TriggerFiring,
-                                  rows: list[tuple[str | None, str | None]]) -> list[str]:
+                                  rows: list[tuple[str | None, str | None]],
+                                  pairs: tuple[tuple[str, tg.Trigger], ...] | None = None) -> list[str]:
     """The transition tables the AFTER triggers name (REFERENCING OLD/NEW TABLE AS ...),
     as temp tables of those names on the catalog connection, holding the statement's old
-    or new rows (PostgreSQL's are ephemeral relations the function finds by name)."""
+    or new rows (PostgreSQL's are ephemeral relations the function finds by name);
+    `pairs`: those of these triggers only."""
     wanted: dict[str, int] = {}
-    for _, trigger in (*firing.after_row, *firing.after_statement):
+    for _, trigger in (pairs if pairs is not None else (*firing.after_row, *firing.after_statement)):
         if trigger.new_table:
             wanted[trigger.new_table] = 1
         if trigger.old_table:

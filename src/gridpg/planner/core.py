@@ -145,6 +145,10 @@ class Planner:
             ruled = self.rules_plan(sql, catalog, session)
             if ruled is not None:
                 return ruled
+            refusal = rules.merge_refusal(sql, catalog.rules, self._rule_relation(catalog, session, tables_only=True),
+                                          session.replica)
+            if refusal is not None:
+                raise refusal
         analysis = self.analysis(sql, catalog, session, simple)
         if analysis.literals is not None:
             routed = self._routed_by_literals(sql, analysis, catalog)
@@ -284,15 +288,26 @@ class Planner:
         return bool(catalog.rules) and self._rules_target(sql, catalog, session) is not None
 
     def _rules_target(self, sql: str, catalog: CatalogView, session: SessionView) -> Any:
+        return rules.target_rules(sql, catalog.rules_marker, catalog.rules, self._rule_relation(catalog, session),
+                                  session.replica)
+
+    @staticmethod
+    def _rule_relation(catalog: CatalogView, session: SessionView,
+                       tables_only: bool = False) -> Callable[[str | None, str], Any]:
+        """(schema, name) of the table or view a write names, as catalog.rules keys them
+        (`tables_only`: None for a view; a MERGE into a view with rules is the rewriter's
+        55000, which the datanodes' copies of the view give)."""
         def relation(schema: str | None, name: str) -> tuple[str, str] | None:
             ref = analyze.RelRef(schema, name, 0, None)
             table = catalog.resolve(ref, session.search_path)
             if table is not None:
                 return table.schema, table.name
+            if tables_only:
+                return None
             view = _view_entry(ref, catalog, session.search_path)
             return view[0] if view is not None else None
 
-        return rules.target_rules(sql, catalog.rules_marker, catalog.rules, relation, session.replica)
+        return relation
 
     def rules_plan(self, sql: str, catalog: CatalogView, session: SessionView) -> RulesPlan | None:
         """The plan of a write whose table has rules that write or notify (planner/rules.py),

@@ -25,7 +25,7 @@ and DELETE"):
 The original, run again through the planner, carries a marker (the coordinator's own,
 added by executor/rules.py, never shown) that stops a second expansion; actions are expanded in turn by the rules of the tables they write (a loop is
 PostgreSQL's 42P17). Shapes not taken (0A000, never silently past the rule): WITH,
-RETURNING, ON CONFLICT (PostgreSQL's own 0A000), OVERRIDING, WHERE CURRENT OF, multiple-
+RETURNING under an INSTEAD rule (under DO ALSO rules the original keeps it), ON CONFLICT (PostgreSQL's own 0A000), OVERRIDING, WHERE CURRENT OF, multiple-
 column or subscripted SET targets, `NEW`/`OLD` as whole rows, NEW of an identity column
 not given, and a rule that cannot be read. An action's INSERT of several VALUES rows runs
 as one INSERT ... SELECT over the source rows, each joined with the VALUES rows (their
@@ -176,6 +176,30 @@ def target_rules(sql: str, marker: str, catalog_rules: Mapping[tuple[str, str], 
     return (stmt, rules, firing) if firing else None
 
 
+def merge_refusal(sql: str, catalog_rules: Mapping[tuple[str, str], TableRules], resolve: Any,
+                  replica: bool = False) -> PgError | None:
+    """PostgreSQL's 0A000 for a MERGE into a table with rules its rewriter would apply (an
+    enabled rule of INSERT, UPDATE or DELETE: "MERGE is not supported for relations with
+    rules"; a disabled one lets it run). A table's rules that write live on the catalog
+    servers only, so the datanodes, which refuse it for the rules they hold, took the MERGE
+    and wrote past the rules (rules.sql:1260, h-views27)."""
+    if not catalog_rules or "merge" not in sql.lower():
+        return None
+    try:
+        statements = parse_sql(sql)
+    except Exception:  # noqa: BLE001 - reported where it is planned
+        return None
+    stmt = statements[0].stmt if len(statements) == 1 else None
+    if not isinstance(stmt, ast.MergeStmt):
+        return None
+    relation = resolve(stmt.relation.schemaname, stmt.relation.relname)
+    ruled = catalog_rules.get(relation) if relation is not None else None
+    if ruled is None or not any(ruled.firing(event, replica) for event in ("insert", "update", "delete")):
+        return None
+    return PgError(FEATURE_NOT_SUPPORTED, f'cannot execute MERGE on relation "{stmt.relation.relname}"',
+                   detail="MERGE is not supported for relations with rules.")
+
+
 def expand(stmt: Any, rules: TableRules, firing: list[Rule], sql: str,
            key_of: Any = lambda _schema, _name: None) -> Expansion:
     """The statements `stmt` (pglast, of `sql`) becomes under `firing`, the rules of its
@@ -187,8 +211,11 @@ def expand(stmt: Any, rules: TableRules, firing: list[Rule], sql: str,
             raise _refused(f'rule "{rule.name}" of table "{rules.table}": {rule.error}')
     if getattr(stmt, "withClause", None) is not None:
         raise _refused("a write with WITH of a table with rules that write is not supported by gridpg")
-    if _returns(stmt):
-        raise _refused("RETURNING of a table with rules that write is not supported by gridpg")
+    if _returns(stmt) and any(r.instead for r in firing):
+        # (DO ALSO rules only: the original statement runs as written and its RETURNING is
+        # the client's answer, as in PostgreSQL, whose ALSO actions may return nothing; an
+        # INSTEAD rule's RETURNING would stand for the original's, not built here)
+        raise _refused("RETURNING of a table with INSTEAD rules that write is not supported by gridpg")
     if isinstance(stmt, ast.InsertStmt):
         return _insert(stmt, rules, firing, sql)
     return _update_or_delete(stmt, rules, firing, sql, key_of)

@@ -147,7 +147,10 @@ def _rules_per_group(clean: str, tree: dict[str, Any], kind: str, tables: list[D
     """Rule DDL on the datanodes. A rule the coordinator applies (planner/rules.py) lives on
     the catalog servers only: its CREATE [OR REPLACE] drops a rule of that name the
     datanodes may hold (one that did not write), and any DROP RULE is made IF EXISTS there;
-    ALTER RULE ... RENAME of such a rule does nothing there."""
+    ALTER RULE ... RENAME of such a rule does nothing there. So for a view's DO ALSO rule: a
+    write through the view that the rule keeps runs on the datanodes through their copies
+    of the view (multi._ensure_plain_view), which must not apply the rule a second time, on
+    each node's rows (h-views27)."""
     groups = [g.name for g in catalog.snapshot.datanode_group_list]
     body = tree.get(kind) or {}
 
@@ -155,14 +158,31 @@ def _rules_per_group(clean: str, tree: dict[str, Any], kind: str, tables: list[D
         return catalog.resolve(analyze.RelRef(relation.get("schemaname"), relation.get("relname", ""), 0, None),
                                session.search_path)
 
-    def applied_here(table: DistTable | None, rule: str) -> bool:
-        ruled = catalog.rules.get((table.schema, table.name)) if table is not None else None
-        return ruled is not None and any(r.name == rule and r.on_coordinator for r in ruled.rules)
+    def view_of(relation: dict[str, Any]) -> tuple[str, str] | None:
+        from gridpg.planner.core import _view_entry
+
+        entry = _view_entry(analyze.RelRef(relation.get("schemaname"), relation.get("relname", ""), 0, None),
+                            catalog, session.search_path)
+        return entry[0] if entry is not None else None
+
+    def applied_here(table: DistTable | tuple[str, str] | None, rule: str) -> bool:
+        key = (table.schema, table.name) if isinstance(table, DistTable) else table
+        ruled = catalog.rules.get(key) if key is not None else None
+        view = not isinstance(table, DistTable)  # (a view's INSTEAD rules stay on the datanodes)
+        return ruled is not None and any(r.name == rule and r.on_coordinator and not (view and r.instead)
+                                         for r in ruled.rules)
 
     if kind == "RuleStmt" and _coordinator_rule(clean):
         table = table_of(body.get("relation") or {})
         if table is None:
-            return None  # (a view's rules: on every node, as its other DDL)
+            view = view_of(body.get("relation") or {})
+            if view is None or body.get("instead"):
+                # (a view's INSTEAD rules stay with it on every node: the write never goes
+                # there through it but in EXPLAIN of a write through a view above it,
+                # which PostgreSQL rewrites with them)
+                return None
+            drop = f"DROP RULE IF EXISTS {quote_ident(body['rulename'])} ON {quote_qualified(*view)}"
+            return {g: drop for g in groups}
         drop = f"DROP RULE IF EXISTS {quote_ident(body['rulename'])} ON {quote_qualified(table.schema, table.name)}"
         return {g: drop for g in table.groups}
     if kind == "DropStmt" and body.get("removeType") == "OBJECT_RULE":
@@ -177,20 +197,22 @@ def _rules_per_group(clean: str, tree: dict[str, Any], kind: str, tables: list[D
         drop = f"DROP RULE IF EXISTS {quote_ident(names[-1])} ON {relation}{behavior}"
         return {g: drop for g in groups}
     if kind == "RenameStmt" and body.get("renameType") == "OBJECT_RULE" \
-            and applied_here(table_of(body.get("relation") or {}), body.get("subname", "")):
+            and applied_here(table_of(body.get("relation") or {}) or view_of(body.get("relation") or {}),
+                             body.get("subname", "")):
         return {g: "SELECT" for g in groups}
     if kind == "CommentStmt" and body.get("objtype") == "OBJECT_RULE":
         names = [i["String"]["sval"] for i in (body.get("object") or {}).get("List", {}).get("items", [])
                  if "String" in i]
-        if len(names) >= 2 and applied_here(table_of({"schemaname": names[-3] if len(names) > 2 else None,
-                                                      "relname": names[-2]}), names[-1]):
+        relation = {"schemaname": names[-3] if len(names) > 2 else None, "relname": names[-2] if names else ""}
+        if len(names) >= 2 and applied_here(table_of(relation) or view_of(relation), names[-1]):
             return {g: "SELECT" for g in groups}
     if kind == "AlterTableStmt":
         cmds = [c.get("AlterTableCmd", {}) for c in body.get("cmds") or []]
         table = table_of(body.get("relation") or {})
-        if table is not None and cmds and all(c.get("subtype") in _RULE_SWITCHES
-                                              and applied_here(table, c.get("name", "")) for c in cmds):
-            return {g: "SELECT" for g in table.groups}
+        owner = table or view_of(body.get("relation") or {})
+        if owner is not None and cmds and all(c.get("subtype") in _RULE_SWITCHES
+                                              and applied_here(owner, c.get("name", "")) for c in cmds):
+            return {g: "SELECT" for g in (table.groups if table is not None else groups)}
     return None
 
 
