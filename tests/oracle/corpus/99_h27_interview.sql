@@ -72,3 +72,24 @@ SELECT visited_on, amount, round(average_amount, 2) AS average_amount FROM (SELE
 SELECT n AS purchases, count(*) AS customers FROM (SELECT customer_id, count(*) AS n FROM oracle_h27.customer GROUP BY customer_id) s GROUP BY n ORDER BY n;
 SELECT round(100.0 * count(*) FILTER (WHERE amount > 110) / count(*), 2) AS pct, percentile_cont(0.5) WITHIN GROUP (ORDER BY amount) AS median FROM oracle_h27.customer;
 SELECT to_char(visited_on, 'YYYY-MM') AS month, count(DISTINCT customer_id), sum(amount) FILTER (WHERE amount >= 120) FROM oracle_h27.customer GROUP BY 1 ORDER BY 1;
+/*
+An uncorrelated sub-select over distributed tables runs first as a plan of its own
+(planner/subplans.py); PostgreSQL evaluates it (an InitPlan) only when a row first needs
+its value. Over no rows, in a CASE branch not taken, behind a false AND, its error
+(22012, 21000) is never raised: a sub-select whose value fails to compute now lets the
+statement run again by an exchange or the coordinator finish, where PostgreSQL itself
+decides (executor/multi._exchange_or_finish, SubplanValueFailed). Found by probing the
+corpus's shapes (h-corpus27).
+*/
+CREATE TABLE oracle_h27.zero (x int) DISTRIBUTE BY HASH (x);
+CREATE TABLE oracle_h27.nothing (a int) DISTRIBUTE BY HASH (a);
+INSERT INTO oracle_h27.zero VALUES (0);
+SELECT * FROM oracle_h27.nothing WHERE a < (SELECT 1/x FROM oracle_h27.zero);
+SELECT id, CASE WHEN salary > 1000000 THEN (SELECT 1/x FROM oracle_h27.zero) END AS c FROM oracle_h27.employee ORDER BY id;
+SELECT count(*) FROM oracle_h27.employee WHERE salary > 1000000 AND salary < (SELECT 1/x FROM oracle_h27.zero);
+SELECT id, coalesce(salary, (SELECT 1/x FROM oracle_h27.zero)) AS s FROM oracle_h27.employee ORDER BY id;
+SELECT d.name FROM oracle_h27.department d WHERE d.id > 10 AND d.id < (SELECT x FROM oracle_h27.employee e, oracle_h27.zero z WHERE e.id > 0);
+-- error
+SELECT id FROM oracle_h27.employee WHERE salary < (SELECT 1/x FROM oracle_h27.zero);
+-- error
+SELECT id FROM oracle_h27.employee WHERE salary < (SELECT x FROM oracle_h27.employee e, oracle_h27.zero z WHERE e.id > 0);
