@@ -7,6 +7,9 @@
     python bench/user_corpus.py graphile GRAPHILE_WORKER_TGZ [--dest /tmp/corpus-graphile]
     python bench/user_corpus.py pagila DUMP_GIT QUERY_GIT [QUERY_GIT ...] [--dest /tmp/corpus-pagila]
     python bench/user_corpus.py pgexercises DUMP_GIT QUERY_GIT [QUERY_GIT ...] [--dest /tmp/corpus-pgexercises]
+    python bench/user_corpus.py exercises GIT [GIT ...] [--dest /tmp/corpus-exercises]
+    python bench/user_corpus.py leetcode GIT [GIT ...] [--dest /tmp/corpus-leetcode]
+    python bench/user_corpus.py practice DATA_SQL QUERY_GIT [QUERY_GIT ...] [--dest /tmp/corpus-practice]
 
 Each GIT is a clone (or bare mirror) of a public repository; its HEAD is read with
 `git show`. Nothing of these files enters our repository: this script writes them to
@@ -83,6 +86,24 @@ gridpg and plain PostgreSQL 18, statement by statement (opt-in, not CI).
   content of the table it writes, then rolled back, so the next query sees the loaded
   data and the write is compared by what it left.
 
+- **practice**: SQL written to answer interview and practice problems, each over its
+  problem's own tables. DATA_SQL is a data-only dump (`pg_dump --data-only`) of
+  TrinhLeKhac/sql-queries' `create_schema_and_data.sql` run once on a plain PostgreSQL
+  after `SELECT setseed(...)`: that script fills its 35 tables with random() (1,000
+  employees, 50,000 attendance rows, ...), so it is run once and its rows frozen, and both
+  sides load the same rows (`COPY FROM stdin`); the tables are its own CREATE TABLE
+  statements (serial keys, inline REFERENCES, random() defaults). The first QUERY_GIT is
+  that repository: its `sql_questions_v2/*.sql`, `sql_questions/*.sql` and
+  `selected_sql_questions/*.sql` (300 questions, each answered by one or more queries:
+  recursive CTEs, window functions, percentiles, generate_series gaps, FULL JOINs). Each
+  further QUERY_GIT holds Markdown files of LeetCode-style problems answered in
+  PostgreSQL, each problem's ```sql block its own CREATE TABLE, INSERTs and solution
+  (ahmedrzakhan/system-design-notes: `programming/DB/queries/postgres.md`, the "SQL 50"
+  study plan); the blocks run in order, each problem in a schema of its own so that two
+  problems' `Employee` tables do not meet. The whole set is replayed once per layout of
+  `PRACTICE_LAYOUTS` (run it with `--xl`). Each write runs in a block followed by a
+  digest of the table it writes, then rolled back, as for pgexercises.
+
 The other corpora's tables get gridpg's default distribution (no DISTRIBUTE BY): HASH on the key of tables
 created with an inline key, replicated where a foreign key added later needs it (see
 "The default distribution gives way to keys added later" in docs/architecture.md), so
@@ -93,11 +114,14 @@ keys and the dimensions are replicated.
 from __future__ import annotations
 
 import argparse
+import datetime
+import random
 import re
 import subprocess
 import sys
 import tarfile
 import zipfile
+from dataclasses import dataclass
 from pathlib import Path
 
 CHINOOK_DUMP = "ChinookDatabase/DataSources/Chinook_PostgreSql.sql"
@@ -549,6 +573,374 @@ def build_pgexercises(dump_git: Path, query_gits: list[Path], dest: Path) -> lis
     return _write(dest, files)
 
 
+# Layouts of the practice corpus's generated tables (TrinhLeKhac/sql-queries): name, the
+# DISTRIBUTE BY of some tables, and whether their inline REFERENCES are dropped (a HASH
+# table's foreign key must hold its distribution column; the rows are the same).
+PRACTICE_LAYOUTS: tuple[tuple[str, dict[str, str]], ...] = (
+    ("default", {}),
+    ("replicated", {t: "REPLICATION" for t in ("employees", "departments", "customers", "products", "orders", "sales")}),
+    ("byfk", {"employees": "HASH (department_id)", "sales": "HASH (customer_id)", "orders": "HASH (customer_id)",
+              "attendance": "ROUNDROBIN", "salary_history": "HASH (employee_id)", "project_assignments": "MODULO (project_id)",
+              "customers": "HASH (customer_id)", "order_items": "HASH (order_id)", "work_logs": "HASH (work_date)"}),
+)
+_PRACTICE_SCHEMA_END = "-- Insert sample data"
+
+
+def practice_schema(schema_sql: str, layout: dict[str, str]) -> str:
+    """The repository's CREATE TABLE statements (its DROP ... CASCADE first), with a
+    layout's DISTRIBUTE BY; a table given one loses its REFERENCES and primary key, which a
+    distribution on another column cannot keep (the other tables' keys to it go too)."""
+    text = schema_sql.split(_PRACTICE_SCHEMA_END)[0]
+    for table, clause in layout.items():
+        m = re.search(rf"(?s)CREATE TABLE {table} \((.*?)\n\);", text)
+        assert m, table
+        body = m.group(1)
+        if not clause.startswith("REPLICATION"):
+            body = re.sub(r"\s+REFERENCES \w+\(\w+\)", "", body)
+            body = body.replace("SERIAL PRIMARY KEY", "SERIAL")
+        text = text.replace(m.group(0), f"CREATE TABLE {table} ({body}\n) DISTRIBUTE BY {clause};")
+        if not clause.startswith("REPLICATION"):
+            text = re.sub(rf"\s+REFERENCES {table}\(\w+\)", "", text)
+    return text
+
+
+def practice_statements(text: str) -> str:
+    """A file's statements, each write wrapped: BEGIN, the write, a digest of the table it
+    wrote (its row count and the md5 of its rows as text, sorted), ROLLBACK."""
+    from pglast import parser, split
+
+    if text.count("/*") > text.count("*/"):
+        text += "\n*/"
+    try:
+        pieces = list(split(text, with_parser=False))
+    except Exception:  # noqa: BLE001 - text the scanner refuses: both sides will say so
+        return ended(text)
+    out = []
+    for piece in pieces:
+        target = _pgex_write_target(parser, piece)
+        if target is None:
+            out.append(f"{piece}\n;\n")
+        else:
+            out.append(f"BEGIN;\n{piece}\n;\nSELECT count(*), md5(string_agg(w::text, ',' ORDER BY w::text)) "
+                       f"FROM {target} w;\nROLLBACK;\n")
+    return "".join(out)
+
+
+def _practice_md_problems(git: Path) -> list[tuple[str, str]]:
+    """A repository's Markdown problems: each ```sql block that creates a table, with the
+    blocks after it up to the next such block (more solutions of the same problem)."""
+    out = []
+    for path in sorted(p for p in git_files(git) if p.endswith(".md")):
+        blocks = re.findall(r"(?s)```(?:sql|postgresql|pgsql)\n(.*?)```", git_text(git, path))
+        if not any(re.search(r"(?i)\bcreate table\b", b) for b in blocks):
+            continue
+        for block in blocks:
+            if re.search(r"(?i)\bcreate table\b", block) or not out:
+                out.append((path, block))
+            else:
+                out[-1] = (out[-1][0], out[-1][1] + "\n;\n" + block)
+    return out
+
+
+def build_practice(data_sql: Path, query_gits: list[Path], dest: Path) -> list[str]:
+    main_git, others = query_gits[0], query_gits[1:]
+    schema = git_text(main_git, "create_schema_and_data.sql")
+    data = data_sql.read_text()
+    sets: dict[str, str] = {}
+    for prefix in ("sql_questions_v2", "sql_questions", "selected_sql_questions"):
+        for path in sorted(p for p in git_files(main_git, prefix) if p.endswith(".sql")):
+            stem = re.sub(r"\W+", "_", path[:-4]).strip("_").lower()
+            sets[f"q_{stem}"] = practice_statements(git_text(main_git, path))
+    problems = []
+    for git in others:
+        names = [part for part in git.resolve().parts if part not in ("repo", ".git")]
+        tag = re.sub(r"\W+", "_", names[-1].split("+")[-1]).strip("_").lower()
+        for i, (path, block) in enumerate(_practice_md_problems(git)):
+            schema_name = f"p_{tag}_{i}"[:60]
+            problems.append(f"-- {path}\nCREATE SCHEMA {schema_name};\nSET search_path = {schema_name};\n"
+                            f"{practice_statements(block)}RESET search_path;\n")
+    files = {}
+    for name, layout in PRACTICE_LAYOUTS:
+        files[f"practice_{name}_0load"] = practice_schema(schema, layout) + "\n" + data + "\nANALYZE;\n"
+        for tag, text in sets.items():
+            files[f"practice_{name}_{tag}"] = text
+        if name == "default" and problems:  # the problems' own tables get gridpg's default
+            files["practice_default_zproblems"] = "\n".join(problems)
+    return _write(dest, files)
+
+
+# ---- leetcode: problems whose tables are given only as the problem statement's table
+
+_LC_TYPES = {"string": "varchar", "double": "float8", "numeric": "numeric(10,2)", "int": "int", "integer": "int", "bigint": "bigint", "varchar": "varchar", "date": "date",
+             "datetime": "timestamp", "timestamp": "timestamp", "decimal": "numeric(10,2)", "float": "float8",
+             "enum": "varchar", "bool": "boolean", "boolean": "boolean", "text": "text", "char": "varchar"}
+_LC_WORDS = ("alice", "bob", "Carol", "dave", "eve", "Frank", "grace", "heidi", "ivan", "judy",
+             "alice@leetcode.com", "bob@Leetcode.com", "b_ob.x@leetcode.com", "1bad@leetcode.com", "")
+LC_LAYOUTS = ("default", "roundrobin", "lastcol", "replicated")
+
+
+@dataclass
+class LcTable:
+    name: str
+    columns: list[tuple[str, str]]
+    key: list[str]
+    enums: dict[str, list[str]]
+
+
+def _lc_grids(statement: str) -> list[tuple[str, list[list[str]]]]:
+    """Every table drawn in a statement, as the name written above it (`Table: Name`,
+    `Name table:`, `## Table: Name`) and its rows of cells, header first: LeetCode's
+    `+---+` grids and DataLemur's Markdown tables alike."""
+    out, lines = [], statement.splitlines()
+    i = 0
+    while i < len(lines):
+        if not lines[i].strip().startswith("|"):
+            i += 1
+            continue
+        j, rows = i, []
+        while j < len(lines) and lines[j].strip()[:1] in ("|", "+"):
+            line = lines[j].strip()
+            if line.startswith("|") and not re.fullmatch(r"[|:\- ]+", line):
+                rows.append([c.strip() for c in line.strip("|").split("|")])
+            j += 1
+        name = ""
+        for back in range(i - 1, max(i - 5, -1), -1):
+            m = re.search(r"(?i)table:?\s*(\w+)|(\w+)\s+table\b", lines[back])
+            if m:
+                name = m.group(1) or m.group(2)
+                break
+        out.append((name, rows))
+        i = j
+    return out
+
+
+def lc_tables(statement: str) -> list[LcTable]:
+    """The tables a LeetCode or DataLemur problem statement draws (a `| Column Name |
+    Type |` grid under the table's name), the primary key and ENUM values its prose
+    names, and the values its example tables show for each column (our rows draw on them,
+    so that the solution's `event_type = 'click'` finds some)."""
+    statement = re.sub(r"`|\*\*", "", statement)
+    grids = _lc_grids(statement)
+    examples: dict[str, list[str]] = {}
+    for _, rows in grids:
+        if rows and rows[0][:2] != ["Column Name", "Type"]:
+            for row in rows[1:]:
+                for col, cell in zip(rows[0], row):
+                    if cell and cell.lower() != "null":
+                        examples.setdefault(col.lower(), []).append(cell)
+    tables, seen = [], set()
+    for name, rows in grids:
+        if not name or not rows or rows[0][:2] != ["Column Name", "Type"] or name.lower() in seen:
+            continue
+        seen.add(name.lower())
+        cols = [(r[0], _LC_TYPES.get(re.split(r"[ (]", r[1].lower())[0], "varchar")) for r in rows[1:]
+                if len(r) >= 2 and re.fullmatch(r"\w+", r[0])]
+        at = statement.find(rows[-1][0] if rows[-1] else name)
+        prose = statement[at:at + 1500].split("Table:")[0]
+        names = {c for c, _ in cols}
+        key: list[str] = []
+        km = re.search(r"(?i)\(([\w ,]+)\) is the (?:primary key|combination of columns with unique)"
+                       r"|(\w+) is the (?:primary key|column with unique values)", prose)
+        if km:
+            key = [k.strip() for k in (km.group(1) or km.group(2)).split(",") if k.strip() in names]
+        enums = {}
+        for col, _ in cols:
+            em = re.search(rf"(?i)\b{re.escape(col)}\b[^.\n]*?ENUM[^(\n]*\(([^)]*)\)", prose)
+            if em:
+                enums[col] = re.findall(r"'([^']*)'", em.group(1))
+            elif examples.get(col.lower()):
+                enums[col] = examples[col.lower()]
+        tables.append(LcTable(name, cols, key, enums))
+    return tables
+
+
+def lc_rows(table: LcTable, rng: random.Random, base: datetime.date) -> list[list[str]]:
+    """Rows of our own: ids from a small range so that joins meet, NULLs, duplicates, dates
+    around the ones the problem names; key columns unique."""
+    n = rng.randint(8, 30)
+    rows, keys, used = [], set(), set()
+    for i in range(n * 3):
+        row = []
+        for col, typ in table.columns:
+            low = col.lower()
+            if table.key == [col] and typ in ("int", "bigint"):
+                row.append(str(len(rows) + 1))
+                continue
+            if col not in table.key and rng.random() < 0.08:
+                row.append("NULL")
+            elif (col in table.enums and table.enums[col] and typ not in ("date", "timestamp")
+                  and (typ not in ("int", "bigint") or rng.random() < 0.5)):
+                value = rng.choice(table.enums[col])
+                if typ in ("int", "bigint") and not re.fullmatch(r"-?\d+", value):
+                    value = str(rng.randint(0, 12))
+                row.append(value if typ in ("int", "bigint") else "'" + value.replace("'", "''") + "'")
+            elif typ in ("int", "bigint"):
+                row.append(str(rng.randint(1, 8) if low.endswith("id") else rng.randint(0, 12)))
+            elif typ in ("date", "timestamp"):
+                # distinct in the table, so that a window or ORDER BY over them has no
+                # ties (whose order either side may choose)
+                while True:
+                    day = base + datetime.timedelta(days=rng.randint(-20, 40))
+                    value = str(day) if typ == "date" else f"{day} {rng.randint(0, 23):02d}:{rng.choice((0, 15, 30)):02d}:00"
+                    if (col, value) not in used:
+                        break
+                used.add((col, value))
+                row.append(f"'{value}'")
+            elif typ.startswith("numeric") or typ == "float8":
+                row.append(str(round(rng.uniform(0, 100), rng.choice((0, 1, 2)))))
+            elif typ == "boolean":
+                row.append(rng.choice(("true", "false")))
+            else:
+                row.append("'" + rng.choice(_LC_WORDS) + "'")
+        k = tuple(v for (c, _), v in zip(table.columns, row) if c in table.key)
+        if table.key and ("NULL" in k or k in keys):
+            continue
+        keys.add(k)
+        rows.append(row)
+        if len(rows) == n:
+            break
+    return rows
+
+
+def lc_problem(statement: str, solution: str, seed: str, layout: str, tables: list[LcTable] | None = None) -> str:
+    """One problem's script: its tables under a layout, our rows, the repository's
+    solution (writes wrapped as for pgexercises), calls of a function it creates."""
+    rng = random.Random(seed)
+    dates = sorted(re.findall(r"\b((?:19|20)\d\d)-(\d\d)-(\d\d)\b", statement + solution))
+    dates += sorted((y, m, d) for m, d, y in re.findall(r"\b(\d\d)/(\d\d)/((?:19|20)\d\d)\b", statement))
+    base = datetime.date(*map(int, dates[0])) if dates else datetime.date(2020, 1, 15)
+    out = []
+    for t in lc_tables(statement) if tables is None else tables:
+        cols = [f"{c} {typ}" for c, typ in t.columns]
+        clause = ""
+        if layout == "default" and t.key:
+            cols.append(f"PRIMARY KEY ({', '.join(t.key)})")
+        elif layout == "roundrobin":
+            clause = " DISTRIBUTE BY ROUNDROBIN"
+        elif layout == "lastcol":
+            # the last column a HASH may use (gridpg refuses floating-point ones, 42P16)
+            hashable = [c for c, typ in t.columns if typ != "float8"] or [t.columns[-1][0]]
+            clause = f" DISTRIBUTE BY HASH ({hashable[-1]})"
+        elif layout == "replicated":
+            clause = " DISTRIBUTE BY REPLICATION"
+        out.append(f"DROP TABLE IF EXISTS {t.name} CASCADE;\nCREATE TABLE {t.name} ({', '.join(cols)}){clause};\n")
+        rows = lc_rows(t, rng, base)
+        if rows:
+            out.append(f"INSERT INTO {t.name} VALUES {', '.join('(' + ', '.join(r) + ')' for r in rows)};\n")
+    out.append(practice_statements(solution))
+    for fm in re.finditer(r"(?i)create\s+(?:or\s+replace\s+)?function\s+(\w+)\s*\(\s*\w+\s+int", solution):
+        out.append(f"SELECT * FROM {fm.group(1)}(1);\nSELECT * FROM {fm.group(1)}(2);\nSELECT * FROM {fm.group(1)}(5);\n")
+    return "".join(out)
+
+
+def lc_split(text: str) -> tuple[str, str] | None:
+    """A solution file's problem statement (its first block comment, or its leading line
+    comments) and its SQL."""
+    m = re.match(r"(?s)\s*/\*(.*?)\*/(.*)", text)
+    if m and "Column Name" in m.group(1):
+        return m.group(1), m.group(2)
+    lines = text.splitlines()
+    head = [line[2:] for line in lines if line.startswith("--")]
+    if "Column Name" in "\n".join(head):
+        return "\n".join(head), "\n".join(line for line in lines if not line.startswith("--"))
+    return None
+
+
+def _html_text(text: str) -> str:
+    import html
+
+    return html.unescape(re.sub(r"<[^>]+>", "", text))
+
+
+def _lc_borrowed(solution: str, library: dict[str, list[tuple[LcTable, str]]]) -> tuple[str, list[LcTable]] | None:
+    """The tables a solution without its problem statement reads, as another repository's
+    statement of the same problem draws them: of the definitions of each name, the one
+    sharing most column names with the solution; None when a table is not known."""
+    ctes = {n.lower() for n in re.findall(r"(?i)\b(\w+)\s+as\s*\(", solution)}
+    names = {n.lower() for n in re.findall(r"(?i)\b(?:from|join)\s+(\w+)", solution)} - ctes
+    names -= {"generate_series", "lateral", "unnest", "select"}
+    words = {w.lower() for w in re.findall(r"\w+", solution)}
+    chosen, statements = [], []
+    for name in sorted(names):
+        if name not in library:
+            return None
+        table, statement = max(library[name], key=lambda c: len(words & {col.lower() for col, _ in c[0].columns}))
+        chosen.append(table)
+        statements.append(statement)
+    return ("\n".join(statements), chosen) if chosen else None
+
+
+def build_leetcode(gits: list[Path], dest: Path) -> list[str]:
+    problems: list[tuple[str, str, str, list[LcTable] | None]] = []
+    library: dict[str, list[tuple[LcTable, str]]] = {}
+    bare: list[tuple[str, str]] = []
+    for git in gits:
+        names = [part for part in git.resolve().parts if part not in ("repo", ".git")]
+        tag = re.sub(r"\W+", "_", names[-1].split("+")[-1]).strip("_").lower()
+        paths = git_files(git)
+        for path in sorted(p for p in paths if p.endswith(".sql")):
+            split_ = lc_split(git_text(git, path))
+            # LeetHub and others: the statement in a Markdown file beside it (HTML in LeetHub's)
+            beside = [p for p in paths if p.lower().endswith(".md") and Path(p).parent == Path(path).parent]
+            if split_ is None and len(beside) == 1:
+                split_ = (_html_text(git_text(git, beside[0])), git_text(git, path))
+            tables = lc_tables(split_[0]) if split_ else []
+            if split_ and tables:
+                problems.append((f"{tag}/{path}", *split_, None))
+                for t in tables:
+                    library.setdefault(t.name.lower(), []).append((t, split_[0]))
+            else:
+                bare.append((f"{tag}/{path}", git_text(git, path)))
+    # solutions kept without their statements (most DataLemur repositories): their tables
+    # as other repositories' statements of the problem draw them
+    for path, solution in bare:
+        borrowed = _lc_borrowed(solution, library)
+        if borrowed:
+            problems.append((path, borrowed[0], solution, borrowed[1]))
+    files = {}
+    for layout in LC_LAYOUTS:
+        parts = []
+        for i, (path, statement, solution, tables) in enumerate(problems):
+            schema = f"lc_{i}"
+            parts.append(f"-- {path}\nDROP SCHEMA IF EXISTS {schema} CASCADE;\nCREATE SCHEMA {schema};\n"
+                         f"SET search_path = {schema};\n{lc_problem(statement, solution, path, layout, tables)}"
+                         f"RESET search_path;\n")
+        files[f"leetcode_{layout}"] = "\n".join(parts)
+    return _write(dest, files)
+
+
+def _exercise_layout(schema_sql: str, layout: str) -> str:
+    """An exercise's build script under a layout: as written, or every table replicated."""
+    if layout == "default":
+        return schema_sql
+    return re.sub(r"(?is)(create table\s+[\w.]+\s*\(.*?\n\s*\))(\s*;)", r"\1 DISTRIBUTE BY REPLICATION\2", schema_sql)
+
+
+def build_exercises(gits: list[Path], dest: Path) -> list[str]:
+    """SQL course exercises (XD-DENG/SQL-exercise: the Wikibooks "SQL Exercises", each a
+    directory with its build script and its questions answered, several answers each,
+    the last ones writes: INSERT, UPDATE and DELETE with subqueries over other tables).
+    Each directory runs in a schema of its own, its writes wrapped as for pgexercises,
+    once per layout (as written, and every table replicated)."""
+    files = {}
+    for layout in ("default", "replicated"):
+        parts = []
+        for git in gits:
+            paths = git_files(git)
+            for build in sorted(p for p in paths if p.endswith(".sql") and "build_schema" in p):
+                folder = Path(build).parent
+                answers = [p for p in paths if Path(p).parent == folder and "solution" in p and p.endswith(".sql")]
+                if not answers:
+                    continue
+                schema = "ex_" + re.sub(r"\W+", "_", str(folder)).strip("_").lower()
+                parts.append(f"-- {folder}\nDROP SCHEMA IF EXISTS {schema} CASCADE;\nCREATE SCHEMA {schema};\n"
+                             f"SET search_path = {schema};\n{ended(_exercise_layout(git_text(git, build), layout))}"
+                             + "".join(practice_statements(git_text(git, a)) for a in answers)
+                             + "RESET search_path;\n")
+        files[f"exercises_{layout}"] = "\n".join(parts)
+    return _write(dest, files)
+
+
 def _write(dest: Path, files: dict[str, str]) -> list[str]:
     dest.mkdir(parents=True, exist_ok=True)
     for old in dest.glob("*.sql"):
@@ -562,7 +954,7 @@ def _write(dest: Path, files: dict[str, str]) -> list[str]:
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("corpus", choices=["chinook", "northwind", "sqlglot", "procrastinate", "graphile", "pagila",
-                                       "pgexercises"])
+                                       "pgexercises", "practice", "leetcode", "exercises"])
     ap.add_argument("dump_git", type=Path, help="the repository holding the sample database's SQL dump")
     ap.add_argument("query_gits", type=Path, nargs="*", help="repositories of queries over it")
     ap.add_argument("--dest", type=Path)
@@ -578,6 +970,12 @@ def main() -> int:
         names = build_pagila(args.dump_git, args.query_gits, dest)
     elif args.corpus == "pgexercises":
         names = build_pgexercises(args.dump_git, args.query_gits, dest)
+    elif args.corpus == "exercises":
+        names = build_exercises([args.dump_git, *args.query_gits], dest)
+    elif args.corpus == "leetcode":
+        names = build_leetcode([args.dump_git, *args.query_gits], dest)
+    elif args.corpus == "practice":
+        names = build_practice(args.dump_git, args.query_gits, dest)
     elif args.corpus == "chinook":
         names = build_chinook(args.dump_git, args.query_gits[0], dest)
     else:

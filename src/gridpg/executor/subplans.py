@@ -131,10 +131,11 @@ async def run_locking(dispatcher: Dispatcher, request: ExecRequest) -> None:
 
 
 async def run_recursive(dispatcher: Dispatcher, request: ExecRequest, plan: Recursive,
-                        checked: bool = False) -> None:
+                        checked: bool = False, lazy: bool = False) -> None:
     """Subplans in order, then the statement over their results; scratch tables dropped.
     `checked`: the rest's user code is checked first (the whole statement's check refused
-    it: executor/routines.py `_sublinks_first`); else the whole's check covered it."""
+    it: executor/routines.py `_sublinks_first`); else the whole's check covered it.
+    `lazy`: as for with_subplans."""
     from gridpg.executor.multi import inline_params
     from gridpg.executor.run import run_statement
 
@@ -147,13 +148,34 @@ async def run_recursive(dispatcher: Dispatcher, request: ExecRequest, plan: Recu
         await (run_checked if checked else run_statement)(
             dispatcher, dataclasses.replace(request, sql=text, params=[], param_oids=[], param_formats=[]))
 
-    await with_subplans(dispatcher, request, plan, then)
+    await with_subplans(dispatcher, request, plan, then, lazy=lazy)
+
+
+# The SQLSTATE classes of errors that evaluating an expression raises (data exceptions,
+# more than one row, a RAISE in code, external routines): PostgreSQL raises them from an
+# uncorrelated sub-select only when something uses its value.
+_EVALUATION_CLASSES = ("21", "22", "2F", "38", "39", "P0")
+
+
+class SubplanValueFailed(Exception):
+    """A scalar subplan's value failed to compute with an error of evaluation (`error`),
+    before anything of the statement reached the client. PostgreSQL evaluates an
+    uncorrelated sub-select (an InitPlan) lazily, when a row first needs its value: over no
+    rows, in a CASE branch not taken, behind an AND already false, never. Run first, the
+    sub-select raised its error where PostgreSQL answers: the caller runs the statement
+    another way, one that leaves the sub-select where PostgreSQL evaluates it."""
+
+    def __init__(self, error: PgError) -> None:
+        super().__init__(error.message)
+        self.error = error
 
 
 async def with_subplans(dispatcher: Dispatcher, request: ExecRequest, plan: Recursive,
-                        then: Callable[[str], Awaitable[T]]) -> T:
+                        then: Callable[[str], Awaitable[T]], lazy: bool = False) -> T:
     """Run the subplans inside the statement's transaction, then `then(statement text with
-    their results in place)` while their scratch tables exist; drop those afterwards."""
+    their results in place)` while their scratch tables exist; drop those afterwards.
+    `lazy`: a scalar subplan's error of evaluation is raised as SubplanValueFailed, for a
+    caller that can run the statement another way."""
     from gridpg.executor.multi import inline_params
     from gridpg.executor.run import scratch_name
 
@@ -167,7 +189,13 @@ async def with_subplans(dispatcher: Dispatcher, request: ExecRequest, plan: Recu
                 sql = await inline_params(dispatcher, request, bind_markers(sub.sql, names))
                 started = time.perf_counter()
                 if sub.kind in ("value", "list"):
-                    names[sub.marker] = await (_value if sub.kind == "value" else _list)(dispatcher, sql, plan.groups)
+                    try:
+                        names[sub.marker] = await (_value if sub.kind == "value" else _list)(
+                            dispatcher, sql, plan.groups)
+                    except PgError as exc:
+                        if lazy and sub.kind == "value" and exc.sqlstate[:2] in _EVALUATION_CLASSES:
+                            raise SubplanValueFailed(exc) from exc
+                        raise
                     record_stage(f"subplan ({sub.origin}) -> {names[sub.marker]}", "coordinator", "statement text",
                                  1, 0, started)
                     continue
