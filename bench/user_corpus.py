@@ -121,6 +121,7 @@ import subprocess
 import sys
 import tarfile
 import zipfile
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -494,6 +495,12 @@ def pgex_statements(text: str) -> str:
     """A solution file's statements, each write wrapped: BEGIN, the write, the content of
     the table it writes in key order, ROLLBACK. A statement ends on a line of its own, as
     one may end in a line comment."""
+    return _writes_wrapped(text, lambda target: f"SELECT * FROM cd.{target} ORDER BY {PGEX_KEYS.get(target, '1')}")
+
+
+def _writes_wrapped(text: str, read_back: Callable[[str], str]) -> str:
+    """`text`'s statements, each on lines of its own; a write (`_pgex_write_target`) becomes
+    BEGIN, the write, `read_back(target)` (what it left in the table it wrote), ROLLBACK."""
     from pglast import parser, split
 
     if text.count("/*") > text.count("*/"):  # a comment left open: the file's own end closes it
@@ -508,8 +515,7 @@ def pgex_statements(text: str) -> str:
         if target is None:
             out.append(f"{piece}\n;\n")
         else:
-            key = PGEX_KEYS.get(target, "1")
-            out.append(f"BEGIN;\n{piece}\n;\nSELECT * FROM cd.{target} ORDER BY {key};\nROLLBACK;\n")
+            out.append(f"BEGIN;\n{piece}\n;\n{read_back(target)};\nROLLBACK;\n")
     return "".join(out)
 
 
@@ -607,23 +613,8 @@ def practice_schema(schema_sql: str, layout: dict[str, str]) -> str:
 def practice_statements(text: str) -> str:
     """A file's statements, each write wrapped: BEGIN, the write, a digest of the table it
     wrote (its row count and the md5 of its rows as text, sorted), ROLLBACK."""
-    from pglast import parser, split
-
-    if text.count("/*") > text.count("*/"):
-        text += "\n*/"
-    try:
-        pieces = list(split(text, with_parser=False))
-    except Exception:  # noqa: BLE001 - text the scanner refuses: both sides will say so
-        return ended(text)
-    out = []
-    for piece in pieces:
-        target = _pgex_write_target(parser, piece)
-        if target is None:
-            out.append(f"{piece}\n;\n")
-        else:
-            out.append(f"BEGIN;\n{piece}\n;\nSELECT count(*), md5(string_agg(w::text, ',' ORDER BY w::text)) "
-                       f"FROM {target} w;\nROLLBACK;\n")
-    return "".join(out)
+    return _writes_wrapped(text, lambda target: "SELECT count(*), md5(string_agg(w::text, ',' ORDER BY w::text)) "
+                                                f"FROM {target} w")
 
 
 def _practice_md_problems(git: Path) -> list[tuple[str, str]]:
