@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from gridpg.datanode.connection import BackendConnection, NodeAddress, _Protocol, command_complete
+from gridpg.datanode.connection import BackendConnection, NodeAddress, _Protocol
 from gridpg.errors import PgError
 from gridpg.pgwire import codec
 from gridpg.txn import marker
@@ -79,13 +79,13 @@ def test_every_step_from_the_answers() -> None:
         (dn1, p1, t1), (dn2, p2, t2) = nodes["dn1"], nodes["dn2"]
         gid = marker.build_gid(7, "coord1", "dn2")
         assert _texts(t1) == [f"PREPARE TRANSACTION '{gid}'"] and t2.written == []
-        p1.data_received(command_complete("PREPARE TRANSACTION") + STATUS + READY_IDLE)
+        p1.data_received(codec.build_command_complete("PREPARE TRANSACTION") + STATUS + READY_IDLE)
         assert txn.participants["dn1"].state is RemoteState.PREPARED
         assert _texts(t2) == [f"INSERT INTO gridpg.commit_marker (gid) VALUES ('{gid}'); COMMIT"]
         p2.data_received(marker.DECIDED[:9])  # (in pieces)
         p2.data_received(marker.DECIDED[9:] + STATUS + READY_IDLE)
         assert _texts(t1)[-1] == f"COMMIT PREPARED '{gid}'" and events == []
-        p1.data_received(command_complete("COMMIT PREPARED") + READY_IDLE)
+        p1.data_received(codec.build_command_complete("COMMIT PREPARED") + READY_IDLE)
         assert events == ["done"]
         assert txn.state is TxnState.IDLE and txn.participants == {}
         assert dn1.is_clean and dn2.is_clean and dn1.txn_status == dn2.txn_status == b"I"
@@ -98,13 +98,13 @@ def test_decider_refusal_goes_to_the_task_which_rolls_back() -> None:
         txn, nodes, events = await _started()
         (_, p1, t1), (_, p2, _) = nodes["dn1"], nodes["dn2"]
         gid = marker.build_gid(7, "coord1", "dn2")
-        p1.data_received(command_complete("PREPARE TRANSACTION") + READY_IDLE)
+        p1.data_received(codec.build_command_complete("PREPARE TRANSACTION") + READY_IDLE)
         error = codec.build_error_fields(b"E", {"S": "ERROR", "V": "ERROR", "C": "P0001", "M": "refused"})
         p2.data_received(error + codec.build_ready(b"E"))
         assert events == ["task"]
         loop = asyncio.get_running_loop()
-        loop.call_later(0.01, p1.data_received, command_complete("ROLLBACK PREPARED") + READY_IDLE)
-        loop.call_later(0.02, p2.data_received, command_complete("ROLLBACK") + READY_IDLE)
+        loop.call_later(0.01, p1.data_received, codec.build_command_complete("ROLLBACK PREPARED") + READY_IDLE)
+        loop.call_later(0.02, p2.data_received, codec.build_command_complete("ROLLBACK") + READY_IDLE)
         with pytest.raises(PgError) as raised:
             await txn.finish_two_phase_commit()
         assert raised.value.sqlstate == "P0001"
@@ -117,10 +117,10 @@ def test_unusual_commit_prepared_answer_is_read_by_the_task() -> None:
     async def run() -> None:
         txn, nodes, events = await _started()
         (dn1, p1, _), (_, p2, _) = nodes["dn1"], nodes["dn2"]
-        p1.data_received(command_complete("PREPARE TRANSACTION") + READY_IDLE)
+        p1.data_received(codec.build_command_complete("PREPARE TRANSACTION") + READY_IDLE)
         p2.data_received(marker.DECIDED + READY_IDLE)
         notice = codec.build_error_fields(b"N", {"S": "WARNING", "V": "WARNING", "C": "01000", "M": "hm"})
-        p1.data_received(notice + command_complete("COMMIT PREPARED") + READY_IDLE)
+        p1.data_received(notice + codec.build_command_complete("COMMIT PREPARED") + READY_IDLE)
         assert events == ["task"]
         await txn.finish_two_phase_commit()  # reads the answer handed back: committed
         assert txn.state is TxnState.IDLE and dn1.txn_status == b"I"
@@ -134,7 +134,7 @@ def test_stopped_commit_sends_nothing_more() -> None:
         (_, p1, _), (_, _, t2) = nodes["dn1"], nodes["dn2"]
         assert txn._from_callbacks is not None
         txn._from_callbacks.stop()  # (the session's task cancelled: TwoPhaseCycle.abandon)
-        p1.data_received(command_complete("PREPARE TRANSACTION") + READY_IDLE)
+        p1.data_received(codec.build_command_complete("PREPARE TRANSACTION") + READY_IDLE)
         assert t2.written == [] and events == []  # no decision sent: recovery rolls it back
 
     asyncio.run(run())

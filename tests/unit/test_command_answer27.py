@@ -9,13 +9,13 @@ import itertools
 
 import pytest
 
-from gridpg.datanode.connection import BackendConnection, NodeAddress, _Protocol, command_complete
+from gridpg.datanode.connection import BackendConnection, NodeAddress, _Protocol
 from gridpg.errors import PgError
 from gridpg.pgwire import codec
 from gridpg.txn import transaction
 
 ADDRESS = NodeAddress("dn1", "127.0.0.1", 1, "u", "p")
-PREPARED = command_complete("PREPARE TRANSACTION")
+PREPARED = codec.build_command_complete("PREPARE TRANSACTION")
 STATUS = b"S" + (4 + len(b"application_name\0gridpg\0")).to_bytes(4, "big") + b"application_name\0gridpg\0"
 NOTICE = codec.build_error_fields(b"N", {"S": "WARNING", "V": "WARNING", "C": "01000", "M": "careful"})
 ERROR = codec.build_error_fields(b"E", {"S": "ERROR", "V": "ERROR", "C": "40001", "M": "could not serialize"})
@@ -76,7 +76,7 @@ def test_error_is_raised_as_read_results_raises_it(late: bool) -> None:
 def test_notice_and_other_tag_go_to_the_generic_reader() -> None:
     assert asyncio.run(_command([PREPARED + NOTICE + codec.build_ready(b"I")])) == (True, b"I", 0)
     # PREPARE TRANSACTION of a failed block answers ROLLBACK without an error: not prepared
-    assert asyncio.run(_command([command_complete("ROLLBACK") + STATUS + codec.build_ready(b"I")])) == (
+    assert asyncio.run(_command([codec.build_command_complete("ROLLBACK") + STATUS + codec.build_ready(b"I")])) == (
         False, b"I", 0)
 
 
@@ -86,7 +86,7 @@ def test_busy_connection_is_read_the_usual_way() -> None:
         conn.send(codec.build_query("SELECT 1"))  # an answer still owed: no relay for the next one
         conn.send_command(codec.build_query("PREPARE TRANSACTION 'g'"), PREPARED)
         assert conn.command_answer is None
-        proto.data_received(command_complete("SELECT 1") + codec.build_ready(b"T"))
+        proto.data_received(codec.build_command_complete("SELECT 1") + codec.build_ready(b"T"))
         await conn.read_results()
         proto.data_received(PREPARED + codec.build_ready(b"I"))
         return await conn.read_command(PREPARED)
@@ -99,7 +99,7 @@ def test_prepare_answering_rollback_is_a_failed_prepare() -> None:
         conn, proto = _conn()
         query = codec.build_query("PREPARE TRANSACTION 'g'")
         outcomes = transaction._send_round([(conn, query)])
-        proto.data_received(command_complete("ROLLBACK") + codec.build_ready(b"I"))
+        proto.data_received(codec.build_command_complete("ROLLBACK") + codec.build_ready(b"I"))
         return (await transaction._read_round([(conn, query)], outcomes))[0]
 
     outcome = asyncio.run(run())

@@ -94,12 +94,6 @@ class ReplyRelay(Protocol):
 _READY_HEAD = b"Z\0\0\0\5"
 
 
-def command_complete(tag: str) -> bytes:
-    """The CommandComplete message a node sends for `tag` (`send_command`'s expected answer)."""
-    body = tag.encode() + b"\0"
-    return b"C" + (len(body) + 4).to_bytes(4, "big") + body
-
-
 class _CommandAnswer:
     """Takes the answer of one simple Query (`send_command`) straight from the connection's
     bytes: when it is exactly the expected CommandComplete messages, then ParameterStatus
@@ -489,7 +483,7 @@ class BackendConnection:
 
     def send_command(self, query: bytes, expected: bytes) -> None:
         """`send` one simple Query whose success answer is `expected` (CommandComplete
-        messages, `command_complete`), then ParameterStatus messages and ReadyForQuery: on
+        messages, `codec.build_command_complete`), then ParameterStatus messages and ReadyForQuery: on
         a quiet connection the answer is taken by a `_CommandAnswer` as it arrives (the 2PC
         rounds: no frames, no message objects). `read_command` reads it either way."""
         quiet = self.is_quiet and not self._ahead and self.command_answer is None
@@ -507,7 +501,7 @@ class BackendConnection:
             if await relay.done:
                 return True
         results = await self.read_results()
-        return b"".join(command_complete(r.tag) for r in results) == expected
+        return b"".join(codec.build_command_complete(r.tag) for r in results) == expected
 
     def _flush_ahead(self) -> None:
         """Write a pipelined query still held (`send_ahead`) before waiting for its answer."""

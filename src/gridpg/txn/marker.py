@@ -36,7 +36,7 @@ import re
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
-from gridpg.datanode.connection import BackendConnection, NodeAddress, command_complete
+from gridpg.datanode.connection import BackendConnection, NodeAddress
 from gridpg.datanode.pool import PoolSet
 from gridpg.errors import UNDEFINED_TABLE, UNIQUE_VIOLATION, PgError
 from gridpg.pgwire import codec
@@ -86,7 +86,7 @@ def parse_gid(gid: str | None) -> MarkerGid | None:
 
 
 # The decider's answer when it committed: the marker's INSERT and the COMMIT.
-DECIDED = command_complete("INSERT 0 1") + command_complete("COMMIT")
+DECIDED = codec.build_command_complete("INSERT 0 1") + codec.build_command_complete("COMMIT")
 
 
 def decide_request(gid: str) -> bytes:

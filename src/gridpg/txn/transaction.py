@@ -27,7 +27,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 
 from gridpg import metrics
-from gridpg.datanode.connection import BackendConnection, NodeAddress, command_complete
+from gridpg.datanode.connection import BackendConnection, NodeAddress
 from gridpg.datanode.pool import NodePool, PoolSet
 from gridpg.errors import (
     CANNOT_CONNECT_NOW,
@@ -62,9 +62,9 @@ FINISH_COMMIT_SECONDS = 600.0
 
 _COMMIT = codec.build_query("COMMIT")
 _IMMEDIATE = codec.build_query("SET CONSTRAINTS ALL IMMEDIATE")
-_COMMITTED = command_complete("COMMIT")
-_COMMITTED_PREPARED = command_complete("COMMIT PREPARED")
-_IMMEDIATE_DONE = command_complete("SET CONSTRAINTS")
+_COMMITTED = codec.build_command_complete("COMMIT")
+_COMMITTED_PREPARED = codec.build_command_complete("COMMIT PREPARED")
+_IMMEDIATE_DONE = codec.build_command_complete("SET CONSTRAINTS")
 
 
 def outcome_unknown(where: str, cause: object) -> PgError:
@@ -158,7 +158,7 @@ class _PrepareRound:
 
 _PREPARE_TEXT = b"PREPARE TRANSACTION "
 _COMMIT_PREPARED_TEXT = b"COMMIT PREPARED "
-_PREPARED = command_complete("PREPARE TRANSACTION")
+_PREPARED = codec.build_command_complete("PREPARE TRANSACTION")
 
 
 def _expected_answer(query: bytes) -> bytes | None:
