@@ -123,12 +123,12 @@ class _CommandAnswer:
             self._taken(buffer[-1:])  # (the usual answers)
             return
         if not buffer.startswith(expected):
-            if len(buffer) < len(expected) and expected.startswith(buffer):
+            if size < start and expected.startswith(buffer):
                 self.buffer = buffer
             else:
                 self._hand_back(buffer)
             return
-        pos, end = len(expected), len(buffer)
+        pos, end = start, size
         while pos < end:
             kind = buffer[pos]
             if pos + 5 > end:

@@ -156,6 +156,10 @@ class _PrepareRound:
     fence: object | None = None
 
 
+def _commit_prepared_query(gid: str) -> bytes:
+    return codec.build_query(f"COMMIT PREPARED {quote_literal(gid)}")
+
+
 _PREPARE_TEXT = b"PREPARE TRANSACTION "
 _COMMIT_PREPARED_TEXT = b"COMMIT PREPARED "
 _PREPARED = codec.build_command_complete("PREPARE TRANSACTION")
@@ -354,7 +358,7 @@ class CallbackCommit:
         assert decider is not None
         txn.participants[decider].conn.command_answer = None
         self.step = DECIDED
-        sql = codec.build_query(f"COMMIT PREPARED {quote_literal(started.gid)}")
+        sql = _commit_prepared_query(started.gid)
         requests = [(txn.participants[n].conn, sql) for n in started.writers]
         for node in started.writers:
             txn.participants[node].state = RemoteState.COMMITTING
@@ -1180,10 +1184,7 @@ class DistributedTransaction:
         assert started is not None
         driven, self._from_callbacks = self._from_callbacks, None
         try:
-            if driven is None or driven.step == PREPARING:
-                await self._finish_two_phase(started)
-            else:
-                await self._finish_two_phase_from(driven)
+            await self._finish_two_phase(started, driven)
             metrics.COMMIT_COUNTS.inc("two-phase")
         except BaseException as exc:
             await self._commit_failed(exc)
@@ -1292,30 +1293,31 @@ class DistributedTransaction:
         self._from_callbacks = driven
         return driven
 
-    async def _finish_two_phase_from(self, driven: CallbackCommit) -> None:
-        """`_finish_two_phase` of a commit its callbacks drove up to `driven.step` (every
-        PREPARE answered as expected): the task goes on from there."""
+    async def _go_on_from(self, driven: CallbackCommit) -> None:
+        """The rest of a commit its callbacks drove up to `driven.step` (every PREPARE
+        answered as expected): the task goes on from there."""
         started = driven.started
         gid, writers, decider = started.gid, started.writers, started.decider
         assert decider is not None
         fenced = self._is_fenced()
-        try:
-            if driven.step == DECIDING:
-                await self._commit_by_marker(gid, decider, writers, fenced, started.fence)
-            elif driven.step == DECIDE_SENT:
-                await self._commit_by_marker(gid, decider, writers, fenced, started.fence, decide_sent=True)
-            elif driven.step == DECIDED:
-                await self._commit_prepared_round(gid, writers, fenced, started.fence)
-            else:  # COMMIT PREPARED written
-                await self._commit_prepared_round(gid, writers, fenced, started.fence,
-                                                  written=(driven.requests, driven.sent))
-        finally:
-            if started.fence is not None:
-                self.commit_log.drop_commit_fence(started.fence)
+        if driven.step == DECIDING:
+            await self._commit_by_marker(gid, decider, writers, fenced, started.fence)
+        elif driven.step == DECIDE_SENT:
+            await self._commit_by_marker(gid, decider, writers, fenced, started.fence, decide_sent=True)
+        elif driven.step == DECIDED:
+            await self._commit_prepared_round(gid, writers, fenced, started.fence)
+        else:  # COMMIT PREPARED written
+            await self._commit_prepared_round(gid, writers, fenced, started.fence,
+                                              written=(driven.requests, driven.sent))
 
-    async def _finish_two_phase(self, started: _PrepareRound) -> None:
+    async def _finish_two_phase(self, started: _PrepareRound, driven: CallbackCommit | None = None) -> None:
+        """The commit after its PREPARE round was written: from the round's answers, or from
+        the step `driven`'s callbacks reached."""
         try:
-            await self._finish_prepared(started)
+            if driven is None or driven.step == PREPARING:
+                await self._finish_prepared(started)
+            else:
+                await self._go_on_from(driven)
         finally:
             if started.fence is not None:  # (given back by its round already, if it ran)
                 self.commit_log.drop_commit_fence(started.fence)
@@ -1456,7 +1458,7 @@ class DistributedTransaction:
         `written`: the round was written already, from a callback (its requests and what
         each send raised); only its answers are read here."""
         unfinished: list[str] = []
-        sql = codec.build_query(f"COMMIT PREPARED {quote_literal(gid)}")
+        sql = _commit_prepared_query(gid)
         requests = written[0] if written is not None else \
             [(self.participants[n].conn, self._commit_prepared_request(n, sql)) for n in writers]
         if written is not None:
