@@ -15,7 +15,21 @@ from gridpg.errors import CONNECTION_FAILURE, PgError
 from gridpg.txn.transaction import CommitLog, DistributedTransaction, Participant, TxnState
 
 
-class FakeConn:
+class ReadsCommands:
+    """`BackendConnection.send_command` / `read_command` of a fake whose `send` and
+    `read_results` answer each Query: the answer is the expected one unless it raises."""
+
+    command_answer = None
+
+    def send_command(self, data: bytes, expected: bytes) -> None:
+        self.send(data)  # type: ignore[attr-defined]
+
+    async def read_command(self, expected: bytes) -> bool:
+        await self.read_results()  # type: ignore[attr-defined]
+        return True
+
+
+class FakeConn(ReadsCommands):
     def __init__(self, node: str, fail_on: str | None = None) -> None:
         self.node = node
         self.fail_on = fail_on
@@ -31,15 +45,6 @@ class FakeConn:
             raise PgError(CONNECTION_FAILURE, f"connection to node {self.node} was lost")
         self.sent.append(data[5:-1].decode())  # a simple Query's text
         self.unanswered = True
-
-    command_answer = None
-
-    def send_command(self, data: bytes, expected: bytes) -> None:
-        self.send(data)
-
-    async def read_command(self, expected: bytes) -> bool:  # (the answer as expected unless it raises)
-        await self.read_results()
-        return True
 
     async def read_results(self) -> list[Any]:
         self.unanswered = False

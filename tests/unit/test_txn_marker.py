@@ -15,9 +15,10 @@ from gridpg.datanode.connection import QueryResult
 from gridpg.errors import CONNECTION_FAILURE, PgError
 from gridpg.txn import marker, recovery
 from gridpg.txn.transaction import CommitLog, DistributedTransaction, Participant, TxnState
+from tests.unit.test_txn_commit import ReadsCommands
 
 
-class FakeConn:
+class FakeConn(ReadsCommands):
     """A node's connection: answers each simple Query (`refuse` maps a statement prefix to
     the error it gets; `lose` loses the connection on it); `rows` answers SELECTs."""
 
@@ -39,15 +40,6 @@ class FakeConn:
         if self.is_closed:
             raise PgError(CONNECTION_FAILURE, f"connection to node {self.node} was lost")
         self.sent.append(data[5:-1].decode())
-
-    command_answer = None
-
-    def send_command(self, data: bytes, expected: bytes) -> None:
-        self.send(data)
-
-    async def read_command(self, expected: bytes) -> bool:  # (the answer as expected unless it raises)
-        await self.read_results()
-        return True
 
     async def read_results(self) -> list[Any]:
         return await self._answer(self.sent[-1])
