@@ -68,12 +68,7 @@ async def _execute_plan(dispatcher: Dispatcher, request: ExecRequest, plan: Dist
         await dispatcher.run_on_node(fragment.group, request, writes=plan.writes, sql=fragment.sql)
     elif strategy is Strategy.PUSHDOWN:
         relay_groups = {plan.fragments[0].group} if plan.replicated else None
-        if plan.through_view is None:
-            await scatter(dispatcher, request, plan, relay_groups)
-            return
-        await _ensure_plain_view(dispatcher, *plan.through_view, events=_trigger_events(request.sql))
-        with _rows_left_in_place(dispatcher):
-            await scatter(dispatcher, request, plan, relay_groups)
+        await _written(dispatcher, request, plan, lambda: scatter(dispatcher, request, plan, relay_groups))
     elif strategy in (Strategy.TWO_PHASE, Strategy.MERGE):
         if (strategy is Strategy.MERGE and not request.simple and request.max_rows
                 and request.portal is not None and await NodePortals.start_merged(dispatcher, request, plan)):
@@ -86,12 +81,7 @@ async def _execute_plan(dispatcher: Dispatcher, request: ExecRequest, plan: Dist
     elif strategy is Strategy.MOVE_ROWS:
         await move_rows(dispatcher, request, plan)
     elif strategy is Strategy.BROADCAST:
-        if plan.through_view is None:
-            await broadcast_write(dispatcher, request, plan)
-            return
-        await _ensure_plain_view(dispatcher, *plan.through_view, events=_trigger_events(request.sql))
-        with _rows_left_in_place(dispatcher):
-            await broadcast_write(dispatcher, request, plan)
+        await _written(dispatcher, request, plan, lambda: broadcast_write(dispatcher, request, plan))
     elif strategy is Strategy.LOCKING_SUBPLANS:
         from gridpg.executor import subplans
 
@@ -104,6 +94,19 @@ async def _execute_plan(dispatcher: Dispatcher, request: ExecRequest, plan: Dist
                 await _exchange_or_finish(dispatcher, request, plan)
     else:
         raise PgError(INTERNAL_ERROR, f"gridpg cannot execute a {strategy} plan over several nodes")
+
+
+async def _written(dispatcher: Dispatcher, request: ExecRequest, plan: DistributedPlan,
+                   write: Callable[[], Awaitable[None]]) -> None:
+    """Run a scattered or broadcast write; through a view, once the view is known plain
+    (`_ensure_plain_view`) and with a row its node cannot keep said as gridpg's refusal
+    (`_rows_left_in_place`)."""
+    if plan.through_view is None:
+        await write()
+        return
+    await _ensure_plain_view(dispatcher, *plan.through_view, events=_trigger_events(request.sql))
+    with _rows_left_in_place(dispatcher):
+        await write()
 
 
 async def _ensure_plain_view(dispatcher: Dispatcher, schema: str, name: str, events: int = 28) -> None:
