@@ -1826,8 +1826,8 @@ class RoutineGuard:
                     f"{event[0] if event else 'this statement'}")
         if insert.get("onConflictClause"):
             return "the INSERT has ON CONFLICT"
-        if insert.get("override") not in (None, "OVERRIDING_NOT_SET"):
-            return "the INSERT has OVERRIDING"
+        if insert.get("override") == "OVERRIDING_USER_VALUE":
+            return "the INSERT has OVERRIDING USER VALUE"  # (SYSTEM VALUE: triggers.refuse_generated_values)
         source = insert.get("selectStmt") or {}
         access = body.statement_access({"SelectStmt": source.get("SelectStmt") or {}})
         if any(True for _ in access.all_relations()):

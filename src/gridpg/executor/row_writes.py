@@ -79,6 +79,17 @@ class _Statement:
         # (FROM / USING without a WHERE joins too: evaluated here all the same)
         joined = bool(getattr(stmt, "fromClause", None) or getattr(stmt, "usingClause", None))
         self.where_here = firing.where_here and (self.where is not None or joined)
+        # (an UPDATE's SET targets other than DEFAULT: the temp copy's generated columns
+        # are plain ones, which would take any value)
+        self.set_targets = {target.name for target in getattr(stmt, "targetList", None) or ()
+                            if not isinstance(target.val, ast.SetToDefault)}
+
+    def refuse_generated_targets(self, generated: tuple[str, ...]) -> None:
+        """PostgreSQL's refusal of an UPDATE that sets a generated column to a value."""
+        for name in generated:
+            if name in self.set_targets:
+                raise PgError("428C9", f"column \"{name}\" can only be updated to DEFAULT",
+                              detail=f"Column \"{name}\" is a generated column.")
 
 
 async def run(dispatcher: Dispatcher, catalog: BackendConnection, firing: TriggerFiring,
@@ -96,7 +107,8 @@ async def run(dispatcher: Dispatcher, catalog: BackendConnection, firing: Trigge
                       "and returns its RETURNING rows in text format only")
     table = firing.table
     qualified = f"{quote_ident(table.schema)}.{quote_ident(table.name)}"
-    columns, fixed = await _columns(catalog, qualified, table.column)
+    columns, fixed, generated = await _columns(catalog, qualified, table.column)
+    statement.refuse_generated_targets(generated)
     runner = dispatcher.runner
     caller = getattr(runner, "caller", runner)
     nodes = {group: await runner.txn.connection(group, wants_block=True) for group in table.groups}
@@ -106,7 +118,7 @@ async def run(dispatcher: Dispatcher, catalog: BackendConnection, firing: Trigge
     readers = {table.groups[0]: nodes[table.groups[0]]} if replicas else nodes
     candidates = await _read_candidates(readers, statement, firing.event, qualified, columns)
     firings = [tg.Firing(t, twins[t.name], firing.relid, table.schema, table.name) for _, t in firing.before_row]
-    writer = _Writer(statement, firing.event, qualified, columns, fixed, tg.skip_value(tokens))
+    writer = _Writer(statement, firing.event, qualified, columns, fixed + generated, tg.skip_value(tokens))
     original = await firing_mod.arm_loopback(dispatcher, catalog)
     caller.loopback_calls += 1
     try:
@@ -155,12 +167,12 @@ class _Writer:
     triggers are to receive."""
 
     def __init__(self, statement: _Statement, event: str, qualified: str, columns: list[str],
-                 fixed: tuple[str, ...], skip: str) -> None:
+                 unset: tuple[str, ...], skip: str) -> None:
         self.statement = statement
         self.event = event
         self.qualified = qualified
         self.columns = columns
-        self.fixed = fixed
+        self.unset = unset  # (the columns a stored row leaves alone: `_set_list`)
         self.skip = skip
         self.leaves: dict[tuple[str, str], str] = {}
         self.changed: list[tuple[str | None, str | None]] = []
@@ -174,7 +186,7 @@ class _Writer:
         # (the triggers kept off for this one write only: the code fired here may write the
         # table through the loopback, on these same connections, and its writes fire their
         # triggers as any write does)
-        apply = _apply_sql(self.statement, self.event, leaf, self.qualified, self.columns, self.fixed, ctid, stored)
+        apply = _apply_sql(self.statement, self.event, leaf, self.qualified, self.columns, self.unset, ctid, stored)
         result = (await conn.simple_query(f"{_skip_sql(self.skip)}; {apply}; {_skip_sql('')}"))[-2]
         if not result.rows:
             raise PgError("27000", f"tuple to be {'updated' if self.event == 'UPDATE' else 'deleted'} "
@@ -201,7 +213,7 @@ class _Writer:
         if self.event == "DELETE":
             apply = f"DELETE FROM ONLY {self.qualified} AS {ref} WHERE {found} RETURNING 1"
         else:
-            sets = _set_list(ref, self.qualified, self.columns, self.fixed, stored)
+            sets = _set_list(ref, self.qualified, self.columns, self.unset, stored)
             apply = f"UPDATE ONLY {self.qualified} AS {ref} SET {sets} WHERE {found} RETURNING 1"
         result = (await conn.simple_query(f"{_skip_sql(self.skip)}; {apply}; {_skip_sql('')}"))[-2]
         if not result.rows:
@@ -215,16 +227,16 @@ def _skip_sql(value: str) -> str:
 
 
 async def _columns(conn: BackendConnection, qualified: str,
-                   distribution: str | None) -> tuple[list[str], tuple[str, ...]]:
-    """The table's columns, and those a trigger must leave as they are (the distribution
-    column: the row would move; identity columns GENERATED ALWAYS: they cannot be set)."""
+                   distribution: str | None) -> tuple[list[str], tuple[str, ...], tuple[str, ...]]:
+    """The table's columns; those a trigger must leave as they are (the distribution
+    column: the row would move; identity columns GENERATED ALWAYS: they cannot be set); and
+    the stored generated ones, which a stored row does not set: the datanode computes them
+    from the row's other columns, after the BEFORE ROW triggers, as PostgreSQL does."""
     rows = await conn.query(_COLUMNS_SQL.format(qualified=quote_literal(qualified)))
-    if any(generated for _, _, generated in rows):
-        raise PgError(FEATURE_NOT_SUPPORTED, f"gridpg cannot run this statement on {qualified} row by row "
-                      "on the coordinator: the table has generated columns")
     columns = [name or "" for name, _, _ in rows]
     fixed = tuple(name or "" for name, identity, _ in rows if identity == "a" or name == distribution)
-    return columns, fixed
+    generated = tuple(name or "" for name, _, kind in rows if kind)
+    return columns, fixed, generated
 
 
 def _row(prefix: str, qualified: str, columns: list[str]) -> str:
@@ -353,11 +365,12 @@ def _apply_sql(statement: _Statement, event: str, leaf: str, qualified: str, col
             f"{_row('new', qualified, columns)}::text{extra}")
 
 
-def _set_list(ref: str, qualified: str, columns: list[str], fixed: tuple[str, ...], stored: str) -> str:
-    """An UPDATE's SET giving the row `stored` (its text) to every column but the fixed
-    ones, which keep their value (checked); with none to set, a column set to itself."""
+def _set_list(ref: str, qualified: str, columns: list[str], unset: tuple[str, ...], stored: str) -> str:
+    """An UPDATE's SET giving the row `stored` (its text) to every column but the `unset`
+    ones (fixed ones keep their value, checked; generated ones are computed again); with
+    none to set, a column set to itself."""
     value = f"{quote_literal(stored)}::{qualified}"
-    sets = ", ".join(f"{quote_ident(c)} = ({value}).{quote_ident(c)}" for c in columns if c not in fixed)
+    sets = ", ".join(f"{quote_ident(c)} = ({value}).{quote_ident(c)}" for c in columns if c not in unset)
     return sets or f"{quote_ident(columns[0])} = {ref}.{quote_ident(columns[0])}"
 
 

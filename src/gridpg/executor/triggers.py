@@ -680,10 +680,12 @@ async def _fire_before_rows(dispatcher: Dispatcher, conn: BackendConnection, fir
     if firing.role is not None:
         raise PgError(FEATURE_NOT_SUPPORTED, "gridpg cannot fire SECURITY DEFINER BEFORE ROW triggers "
                       "that reach other distributed tables")
+    columns = await _table_columns(conn, qualified)
+    refuse_generated_values(request.sql, columns)
     original = await arm_loopback(dispatcher, conn)
     runner.loopback_calls += 1
     try:
-        rows = await _new_rows(conn, request, table)
+        rows = await _new_rows(conn, request, table, columns)
         firings = [tg.Firing(t, twins[t.name], firing.relid, table.schema, table.name) for _, t in firing.before_row]
         kept: list[str] = []
         for row in rows:
@@ -699,15 +701,77 @@ async def _fire_before_rows(dispatcher: Dispatcher, conn: BackendConnection, fir
     finally:
         runner.loopback_calls -= 1
     await disarm_loopback(conn, original)
-    return dataclasses.replace(request, sql=stored_rows_insert(request.sql, qualified, kept),
+    # (a table with stored generated columns: the others only; the datanodes compute those
+    # after the triggers, as PostgreSQL does)
+    stored = [c.name for c in columns if not c.generated] if any(c.generated for c in columns) else None
+    return dataclasses.replace(request, sql=stored_rows_insert(request.sql, qualified, kept, stored),
                                params=[], param_formats=[], param_oids=[], decode_oids=[])
+
+
+@dataclass(frozen=True)
+class _Column:
+    """A column of the table an INSERT fires BEFORE ROW triggers of, as its rows are made."""
+
+    name: str
+    type_name: str
+    generated: bool  # stored or virtual: computed where the row is stored, after the triggers
+    always: bool  # an identity column GENERATED ALWAYS
+    sequence: str | None  # a serial or identity column's sequence, as pg_get_serial_sequence names it
+
+
+async def _table_columns(conn: BackendConnection, qualified: str) -> list[_Column]:
+    """The table's columns in order."""
+    rows = await conn.query(
+        "SELECT attname, pg_catalog.format_type(atttypid, atttypmod), attgenerated <> '', attidentity = 'a', "
+        f"pg_catalog.pg_get_serial_sequence({quote_literal(qualified)}, attname) FROM pg_catalog.pg_attribute "
+        f"WHERE attrelid = {quote_literal(qualified)}::regclass AND attnum > 0 AND NOT attisdropped ORDER BY attnum")
+    return [_Column(name or "", type_name or "", generated == "t", always == "t", sequence)
+            for name, type_name, generated, always, sequence in rows]
+
+
+def refuse_generated_values(sql: str, columns: list[_Column]) -> None:
+    """PostgreSQL's refusal (428C9) of an INSERT that gives a generated column, or an
+    identity column GENERATED ALWAYS without OVERRIDING SYSTEM VALUE, a value other than
+    DEFAULT: the rows made here go through a temp copy where those are plain columns, which
+    would take the value silently."""
+    import pglast
+    from pglast import ast
+    from pglast.enums import OverridingKind
+
+    stmt = pglast.parse_sql(sql)[0].stmt
+    if not any(c.generated or c.always for c in columns):
+        return  # (OVERRIDING USER VALUE is refused before: routines' `_before_rows_here`)
+    by_name = {c.name: c for c in columns}
+    targets = [t.name for t in stmt.cols] if stmt.cols else [c.name for c in columns]
+    overriding = stmt.override == OverridingKind.OVERRIDING_SYSTEM_VALUE
+    positions = [(i, by_name[name]) for i, name in enumerate(targets) if name in by_name
+                 and (by_name[name].generated or (by_name[name].always and not overriding))]
+    source = stmt.selectStmt
+    if not positions or source is None:
+        return  # (DEFAULT VALUES)
+    rows = source.valuesLists if source.valuesLists else None
+    for i, column in positions:
+        if rows is None or any(i < len(row) and not isinstance(row[i], ast.SetToDefault) for row in rows):
+            if column.generated:
+                raise PgError("428C9", f'cannot insert a non-DEFAULT value into column "{column.name}"',
+                              detail=f'Column "{column.name}" is a generated column.')
+            raise PgError("428C9", f'cannot insert a non-DEFAULT value into column "{column.name}"',
+                          detail=f'Column "{column.name}" is an identity column defined as GENERATED ALWAYS.',
+                          hint="Use OVERRIDING SYSTEM VALUE to override.")
 
 
 _NEW_ROWS = "gp_new_rows"
 
 
-async def _new_rows(conn: BackendConnection, request: ExecRequest, table: DistTable) -> list[str]:
-    """The statement's new rows before any trigger, as text of the table's row type."""
+async def _new_rows(conn: BackendConnection, request: ExecRequest, table: DistTable,
+                    columns: list[_Column]) -> list[str]:
+    """The statement's new rows before any trigger, as text of the table's row type, as
+    PostgreSQL's BEFORE ROW triggers see them: generated columns NULL (the shadow's
+    stand-in default for a virtual one raises: dropped here), an identity column GENERATED
+    ALWAYS its sequence's next value from the GTM (the shadow makes it a generated column,
+    which LIKE leaves a plain one without default)."""
+    from gridpg.executor.loopback import nextval_call
+
     from gridpg.executor import relay
     from gridpg.executor.loopback import SHADOW_PREFIX
 
@@ -717,9 +781,12 @@ async def _new_rows(conn: BackendConnection, request: ExecRequest, table: DistTa
     await conn.simple_query(f"CREATE TEMP TABLE {_NEW_ROWS} (LIKE {shadow} INCLUDING DEFAULTS) ON COMMIT DROP")
     not_null = await conn.query(f"SELECT attname FROM pg_catalog.pg_attribute WHERE attrelid = "
                                 f"{quote_literal(temp)}::regclass AND attnum > 0 AND attnotnull")
-    if not_null:
-        await conn.simple_query(f"ALTER TABLE {temp} " + ", ".join(
-            f"ALTER COLUMN {quote_ident(name or '')} DROP NOT NULL" for name, in not_null))
+    changes = [f"ALTER COLUMN {quote_ident(name or '')} DROP NOT NULL" for name, in not_null]
+    changes += [f"ALTER COLUMN {quote_ident(c.name)} DROP DEFAULT" for c in columns if c.generated]
+    changes += [f"ALTER COLUMN {quote_ident(c.name)} SET DEFAULT {nextval_call(c.sequence)}::{c.type_name}"
+                for c in columns if c.always and c.sequence]
+    if changes:
+        await conn.simple_query(f"ALTER TABLE {temp} " + ", ".join(changes))
     sql = new_rows_insert(request.sql, _NEW_ROWS)
     try:
         if request.params and not request.simple:
@@ -755,9 +822,10 @@ def new_rows_insert(sql: str, temp: str) -> str:
     return str(RawStream()(stmt))
 
 
-def stored_rows_insert(sql: str, qualified: str, rows: list[str]) -> str:
+def stored_rows_insert(sql: str, qualified: str, rows: list[str], columns: list[str] | None = None) -> str:
     """An INSERT of `rows` (text of the table's row type) in their order, with the client's
-    alias and RETURNING: what the datanodes store once the BEFORE ROW triggers ran."""
+    alias and RETURNING: what the datanodes store once the BEFORE ROW triggers ran. With
+    `columns`, only those are given (the others, generated, are computed where stored)."""
     import pglast
     from pglast.stream import RawStream
 
@@ -769,7 +837,13 @@ def stored_rows_insert(sql: str, qualified: str, rows: list[str]) -> str:
         stmt.returningClause = None
         returning = whole[len(str(RawStream()(stmt))):]
     array = "ARRAY[" + ", ".join(quote_literal(r) for r in rows) + "]::text[]"
-    return (f"INSERT INTO {qualified}{alias} OVERRIDING SYSTEM VALUE SELECT (gp_row.r::{qualified}).* "
+    names = values = ""
+    if columns is None:
+        values = f"(gp_row.r::{qualified}).*"
+    else:
+        names = " (" + ", ".join(quote_ident(c) for c in columns) + ")"
+        values = ", ".join(f"(gp_row.r::{qualified}).{quote_ident(c)}" for c in columns)
+    return (f"INSERT INTO {qualified}{alias}{names} OVERRIDING SYSTEM VALUE SELECT {values} "
             f"FROM pg_catalog.unnest({array}) WITH ORDINALITY AS gp_row(r, n) ORDER BY gp_row.n{returning}")
 
 
