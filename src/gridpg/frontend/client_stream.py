@@ -19,6 +19,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
+    from gridpg.frontend.placement import WorkerPlacement
     from gridpg.frontend.session import Session
 
 # Client bytes buffered and not yet read by the session above which the socket is no longer
@@ -35,9 +36,15 @@ class ClientStream(asyncio.Protocol):
     """One client connection: the transport, flow control, and the session's wake-ups."""
 
     def __init__(self, make_session: Callable[[ClientStream], Session],
-                 run_session: Callable[[Session], Any]) -> None:
+                 run_session: Callable[[Session], Any], placement: WorkerPlacement | None = None,
+                 adopted: bool = False) -> None:
         self._make_session = make_session
         self._run_session = run_session
+        # (a connection the port's listener accepted: counted in the worker's share, and
+        # handed to a less loaded sibling unless a sibling handed it here: frontend/placement.py)
+        self._placement = placement
+        self._adopted = adopted
+        self._counted = False
         self.transport: asyncio.Transport | None = None
         self.session: Session | None = None
         self.eof = False
@@ -53,6 +60,12 @@ class ClientStream(asyncio.Protocol):
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         if self._tls_handshake:  # start_tls hands the protocol its new transport
             return
+        placement = self._placement
+        if placement is not None:
+            if not self._adopted and placement.hand_off(transport):
+                return  # a sibling worker serves it; nothing was read here
+            placement.opened()
+            self._counted = True
         self.transport = transport  # type: ignore[assignment]
         sock = transport.get_extra_info("socket")
         if sock is not None and sock.family in (socket.AF_INET, socket.AF_INET6):
@@ -81,6 +94,10 @@ class ClientStream(asyncio.Protocol):
         return None  # the transport closes itself
 
     def connection_lost(self, exc: Exception | None) -> None:
+        if self._counted:
+            self._counted = False
+            assert self._placement is not None
+            self._placement.closed()
         self._client_gone()
         self._wake_drain()
 

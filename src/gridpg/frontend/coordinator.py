@@ -47,6 +47,7 @@ from gridpg.frontend.auth import RoleInfo, role_from_row, role_lookup_sql
 from gridpg.frontend.client_stream import ClientStream
 from gridpg.frontend.epoch_acks import ACK_CHANNEL, RECHECK, EpochAcks
 from gridpg.frontend.notify_hub import NotifyHub
+from gridpg.frontend.placement import SessionCounts, WorkerPlacement
 from gridpg.frontend.reload_share import ReloadShare, SharedReload
 from gridpg.frontend.session import Session
 from gridpg.frontend.standby_watch import STALE_SLACK, StandbyVerdict, Verdict
@@ -249,6 +250,7 @@ class Coordinator:
         self.worker = 0  # index of this worker process of the coordinator
         self.index = 0  # this coordinator's place in the topology (its sessions' pids)
         self.cancel_socket_dir: Any = None  # where sibling workers take forwarded cancels
+        self.placement: WorkerPlacement | None = None  # clients spread over the workers (frontend/placement.py)
         self._epoch_check: asyncio.Future[None] | None = None
         # Due when a second has passed since the last check: a flag a timer sets (the
         # routed cycle asks per statement; the loop's clock costs ~0.6 us a read).
@@ -1076,6 +1078,19 @@ class Coordinator:
         """The protocol of one client connection (the servers' protocol factory)."""
         return ClientStream(self._new_session, self._run_session)
 
+    def listener_protocol(self) -> ClientStream:
+        """`client_protocol` of a connection the port's listener accepted: counted in this
+        worker's share and, with sibling workers, placed on the least loaded one
+        (frontend/placement.py)."""
+        return ClientStream(self._new_session, self._run_session, self.placement)
+
+    def adopted_protocol(self) -> ClientStream:
+        """`listener_protocol` of a connection a sibling worker handed here: kept."""
+        return ClientStream(self._new_session, self._run_session, self.placement, adopted=True)
+
+    def placement_socket(self, worker: int) -> str:
+        return str(self.cancel_socket_dir / f"{self.name}.w{worker}.clients")
+
     def _new_session(self, stream: ClientStream) -> Session:
         return Session(self, stream)
 
@@ -1104,7 +1119,7 @@ class Coordinator:
 
     async def start_server(self, host: str, port: int, **kwargs: Any) -> asyncio.AbstractServer:
         """Serve clients on host:port (kwargs as for loop.create_server)."""
-        return await asyncio.get_running_loop().create_server(self.client_protocol, host, port, **kwargs)
+        return await asyncio.get_running_loop().create_server(self.listener_protocol, host, port, **kwargs)
 
     def close(self) -> None:
         self.epoch_acks.close()
@@ -1310,6 +1325,7 @@ def run_coordinator(cluster: Cluster, name: str, workers: int | None = None) -> 
     asyncio.run(_bootstrap(cluster, name))
     verdict = StandbyVerdict()  # mapped before the fork: every worker shares it
     share = ReloadShare() if workers > 1 else None  # likewise
+    counts = SessionCounts(workers) if workers > 1 else None  # likewise
     children = []
     for index in range(1, workers):
         pid = os.fork()
@@ -1317,12 +1333,12 @@ def run_coordinator(cluster: Cluster, name: str, workers: int | None = None) -> 
             _die_with_parent()
             code = 1
             try:
-                code = asyncio.run(_serve(cluster, name, index, workers, verdict, share))
+                code = asyncio.run(_serve(cluster, name, index, workers, verdict, share, counts))
             finally:
                 os._exit(code)
         children.append(pid)
     try:
-        return asyncio.run(_serve(cluster, name, 0, workers, verdict, share))
+        return asyncio.run(_serve(cluster, name, 0, workers, verdict, share, counts))
     finally:
         _stop_children(children)
 
@@ -1461,7 +1477,8 @@ async def _report_pools(coordinator: Coordinator, every: float = 1.0) -> None:
 
 
 async def _serve(cluster: Cluster, name: str, worker: int = 0, workers: int = 1,
-                 verdict: StandbyVerdict | None = None, share: ReloadShare | None = None) -> int:
+                 verdict: StandbyVerdict | None = None, share: ReloadShare | None = None,
+                 counts: SessionCounts | None = None) -> int:
     coordinator, host, port, nodes = build_coordinator(cluster, name)
     coordinator.worker = worker
     coordinator.reload_share = share
@@ -1484,6 +1501,9 @@ async def _serve(cluster: Cluster, name: str, worker: int = 0, workers: int = 1,
         coordinator.cancel_socket_dir = cluster.run_dir
         cancels = await coordinator.serve_forwarded_cancels()
         handovers = await coordinator.serve_loopback_handovers()
+        if counts is not None:
+            coordinator.placement = WorkerPlacement(counts, worker, coordinator.placement_socket)
+            coordinator.placement.serve(coordinator.adopted_protocol)
     server = await coordinator.start_server(host, port, backlog=1024, reuse_port=workers > 1)
     log.info("coordinator %s worker %d listening on %s:%d", name, worker, host, port)
     metrics_port = cluster.topology.coordinator(name).metrics_port
@@ -1507,6 +1527,8 @@ async def _serve(cluster: Cluster, name: str, worker: int = 0, workers: int = 1,
     if cancels is not None:
         cancels.close()
         handovers.close()
+    if coordinator.placement is not None:
+        coordinator.placement.close()
     coordinator.pause_gate.stop()
     # A clean stop gives the unused cached sequence values back (a restart continues
     # without a gap where nobody took values since); a GTM that does not answer is skipped.
