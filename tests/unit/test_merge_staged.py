@@ -32,6 +32,21 @@ def test_no_key_without_an_equality_on_the_distribution_column() -> None:
         assert plan.key_sql is None and plan.sublinks == ("SELECT" in on), on
 
 
+def test_an_insert_without_a_key_is_decided_by_the_coordinator() -> None:
+    """NOT MATCHED ... INSERT with no equality on the distribution column (an upsert on a
+    natural key): the source goes to every node, the coordinator keeps the rows no node
+    matched on the first node only, and each inserted row moves to its own node."""
+    plan = staged_merge("MERGE INTO prod p USING staging s ON p.qty = s.qty WHEN MATCHED THEN DELETE "
+                        "WHEN NOT MATCHED AND s.qty > 1 THEN INSERT (sku, qty) VALUES (s.sku, s.qty) "
+                        "WHEN NOT MATCHED THEN INSERT (sku) VALUES (lower(s.sku))", PROD)
+    assert plan.key_sql is None and not plan.needs_key and plan.unmatched_once
+    assert plan.moved_inserts == (1, 2)
+    assert plan.match_sql == "FROM prod AS p WHERE p.qty = s.qty"
+    keyed = staged_merge("MERGE INTO prod p USING staging s ON p.sku = s.sku "
+                         "WHEN NOT MATCHED THEN INSERT (sku) VALUES (s.sku)", PROD)
+    assert not keyed.unmatched_once and keyed.match_sql == ""
+
+
 def test_the_statement_is_cut_at_its_top_level_keywords() -> None:
     sql = ("WITH m AS (SELECT sku, 1 AS on_hand FROM x WHERE sku IN (SELECT sku FROM y)) "
            "MERGE INTO prod AS p USING m ON p.sku = m.sku WHEN MATCHED THEN DELETE")
@@ -41,7 +56,10 @@ def test_the_statement_is_cut_at_its_top_level_keywords() -> None:
 
 
 @pytest.mark.parametrize("sql", [
-    "MERGE INTO prod p USING s ON p.qty = s.qty WHEN NOT MATCHED THEN INSERT (sku) VALUES (s.sku)",
+    # without a key, the rows no node matches are decided by the coordinator, which
+    # evaluates ON on each node twice: a call or a sub-select there is refused
+    "MERGE INTO prod p USING s ON p.qty = s.qty + random() WHEN NOT MATCHED THEN INSERT (sku) VALUES (s.sku)",
+    "MERGE INTO prod p USING s ON p.qty = (SELECT max(qty) FROM x) WHEN NOT MATCHED THEN INSERT (sku) VALUES (s.sku)",
     "MERGE INTO prod p USING s ON p.sku = s.sku WHEN MATCHED THEN UPDATE SET sku = s.sku || 'x'",
     # the distribution column left to its default (identity.sql:491: 23514 from a datanode)
     "MERGE INTO prod p USING s ON p.sku = s.sku WHEN NOT MATCHED THEN INSERT (qty) VALUES (s.qty)",

@@ -31,6 +31,7 @@ if TYPE_CHECKING:
     from gridpg.executor.dispatch import Dispatcher, ExecRequest
 
 KEY_COLUMN = "gp_merge_key"
+ROW_COLUMN = "gp_merge_n"  # a source row's number, staged with it (`_keep_unmatched_once`)
 SEQUENCE_PREFIX = SEQUENCE_COLUMN.format("")
 
 
@@ -60,6 +61,9 @@ async def run(dispatcher: Dispatcher, request: ExecRequest, plan: MergeStagedPla
     txn = dispatcher.runner.txn
     async with dispatcher.runner.statement_transaction():
         stage, columns = await _stage_source(dispatcher, plan, target)
+        if plan.unmatched_once:
+            columns = [c for c in columns if c != ROW_COLUMN]
+            await _keep_unmatched_once(dispatcher, plan, target, stage)
         source = f"(SELECT {', '.join(quote_ident(c) for c in columns)} FROM {stage})"
         alias = f" AS {quote_ident(plan.alias)}" if plan.alias else ""
         node_sql = f"{plan.head}USING {source}{alias} {plan.tail}"  # (head ends in a space or a newline)
@@ -88,6 +92,39 @@ async def run(dispatcher: Dispatcher, request: ExecRequest, plan: MergeStagedPla
             conn = await txn.connection(group, wants_block=True)
             await conn.settle()
             await conn.simple_query(f"DROP TABLE {', '.join([stage, *copies])}")
+
+
+async def _keep_unmatched_once(dispatcher: Dispatcher, plan: MergeStagedPlan, target: DistTable,
+                               stage: str) -> None:
+    """A MERGE whose NOT MATCHED INSERT has no key to stage its source rows by: every node
+    holds every source row, and a row unmatched on one node may match on another. So each
+    node first says which source rows match its own target rows (the ON condition, in the
+    statement's transaction), and its stage keeps those only: there the MERGE's MATCHED
+    actions (and NOT MATCHED BY SOURCE, which such rows cannot change) run as before. The
+    rows no node matched stay on the first node alone, whose NOT MATCHED actions insert each
+    once, every row then placed on the node of its own distribution value (the moved
+    inserts, executor/merge_moves.py), as PostgreSQL inserts the source rows no target row
+    matched."""
+    txn = dispatcher.runner.txn
+    alias = quote_ident(plan.alias or "")
+    matched: dict[str, set[int]] = {}
+    for group in target.groups:
+        conn = await txn.connection(group, wants_block=True)
+        await conn.settle()
+        rows = await conn.query(f"SELECT {alias}.{ROW_COLUMN} FROM {stage} AS {alias} "
+                                f"WHERE EXISTS (SELECT 1 {plan.match_sql})")
+        matched[group] = {int(n or 0) for n, in rows}
+    anywhere = set().union(*matched.values())
+    for n, group in enumerate(target.groups):
+        conn = await txn.connection(group, wants_block=True)
+        if n == 0:  # its own matches and the rows nobody matched
+            dropped, test = anywhere - matched[group], "= ANY"
+        else:
+            dropped, test = matched[group], "<> ALL"
+        if not dropped and n == 0:
+            continue
+        numbers = "'{" + ",".join(str(v) for v in sorted(dropped)) + "}'::pg_catalog.int8[]"
+        await conn.simple_query(f"DELETE FROM {stage} WHERE {ROW_COLUMN} {test} ({numbers})")
 
 
 async def _scalars_first(dispatcher: Dispatcher, request: ExecRequest) -> bool:
@@ -220,10 +257,13 @@ async def _draw_sequence_values(dispatcher: Dispatcher, catalog: BackendConnecti
 
 def _source_select(plan: MergeStagedPlan, key_type: str | None) -> str:
     """The source's rows, with the staging key (cast to the target's distribution type,
-    whose partition hash places them) as the last column."""
+    whose partition hash places them) as the last column, or their numbers
+    (`unmatched_once`)."""
     source = plan.source_text.strip() + "\n"  # (it may end in a -- comment)
     if key_type is None or plan.key_sql is None:
         columns = f"{quote_ident(plan.alias)}.*" if plan.alias else "*"
+        if plan.unmatched_once:
+            columns += f", pg_catalog.row_number() OVER () AS {ROW_COLUMN}"
         return f"{plan.with_text}SELECT {columns} FROM {source}"
     assert plan.alias is not None
     return (f"{plan.with_text}SELECT {quote_ident(plan.alias)}.*, CAST(({plan.key_sql}) AS {key_type}) "

@@ -16,8 +16,11 @@ no partition of that node: an error, never a row on the wrong node.
 
 Without such an equality (or a target not split by hash) every node gets every source
 row (a broadcast): right for WHEN MATCHED and NOT MATCHED BY SOURCE (each target row is on
-one node and meets every source row there), wrong for NOT MATCHED [BY TARGET] (a source
-row unmatched on one node may match on another), which is then refused. Also refused
+one node and meets every source row there), not for NOT MATCHED [BY TARGET] (a source
+row unmatched on one node may match on another). Into a HASH table the coordinator then
+decides it (`unmatched_once`: each node's stage keeps the rows it matches, the first
+node's also those no node matched, whose inserted rows move to their own nodes); into
+other tables it is refused. Also refused
 (0A000): an UPDATE action setting the distribution column (the row would move between
 nodes), an INSERT action whose column list gives the distribution column something other
 than the staged key, a join as the bare source. Subqueries outside the source would read
@@ -76,6 +79,10 @@ def staged_merge(sql: str, target: DistTable, through_view: tuple[str, str] | No
                 column = name
                 break
     needs_key, moved = _ensure_actions_keep_rows_home(stmt, target, key, column, columns)
+    unmatched_once = needs_key and key is None
+    if unmatched_once:
+        _ensure_decidable_across_nodes(stmt, through_view, alias)
+        needs_key = False  # (broadcast: NOT MATCHED is decided by the coordinator)
     if moved and through_view is not None:
         raise _refused("MERGE ... INSERT through a view of a row whose distribution column value belongs on "
                        "another node than the row it is decided on is not supported by gridpg",
@@ -84,7 +91,35 @@ def staged_merge(sql: str, target: DistTable, through_view: tuple[str, str] | No
     return MergeStagedPlan(target=target, with_text=with_text, head=head, source_text=source_text,
                            alias=alias, tail=tail, key_sql=None if key is None else _deparse(key),
                            needs_key=needs_key, through_view=through_view, key_column=column,
-                           moved_inserts=moved, sublinks=_has_sublink_outside_source(stmt))
+                           moved_inserts=moved, sublinks=_has_sublink_outside_source(stmt),
+                           unmatched_once=unmatched_once,
+                           match_sql=_match_sql(stmt) if unmatched_once else "")
+
+
+def _ensure_decidable_across_nodes(stmt: ast.MergeStmt, through_view: tuple[str, str] | None,
+                                   alias: str | None) -> None:
+    """A MERGE whose NOT MATCHED rows the coordinator decides (`unmatched_once`): its ON
+    condition is evaluated twice on each node (which source rows match there, then the
+    MERGE), so it must give the same answer both times: no sub-select (its tables are copied
+    only for the MERGE) and no call outside the deterministic ones."""
+    if through_view is not None or alias is None:
+        raise _refused("MERGE ... WHEN NOT MATCHED THEN INSERT through a view, or from a source without a "
+                       "name, is supported by gridpg only when the ON condition equates the target's "
+                       "distribution column with an expression of the source's columns",
+                       "add ON ... <distribution column> = <source column> to the condition")
+    condition = stmt.joinCondition
+    calls = [c.funcname[-1].sval for c in _nodes(condition, ast.FuncCall)]
+    if any(True for _ in _nodes(condition, ast.SubLink)) or any(c not in _DETERMINISTIC for c in calls):
+        raise _refused("MERGE ... WHEN NOT MATCHED THEN INSERT whose ON condition holds a sub-select or calls "
+                       "a function is supported by gridpg only when the condition equates the target's "
+                       "distribution column with an expression of the source's columns",
+                       "add ON ... <distribution column> = <source column> to the condition")
+
+
+def _match_sql(stmt: ast.MergeStmt) -> str:
+    """`FROM <target> [AS alias] WHERE <ON condition>`: what a staged source row matches on
+    one node (executor/merge_staged._keep_unmatched_once reads EXISTS (SELECT 1 ...) of it)."""
+    return f"FROM {_deparse(stmt.relation)} WHERE {_deparse(stmt.joinCondition)}"
 
 
 def _refused(message: str, hint: str) -> PgError:
@@ -193,25 +228,28 @@ def _ensure_actions_keep_rows_home(stmt: ast.MergeStmt, target: DistTable, key: 
             raise _refused(f"MERGE ... WHEN NOT MATCHED THEN INSERT into a {target.method.upper()} table is "
                            "supported by gridpg only when its source is colocated with it",
                            "MERGE into a table distributed by HASH, or INSERT the new rows separately")
-        if key_text is None:
-            raise _refused("MERGE ... WHEN NOT MATCHED THEN INSERT into a distributed table is supported "
-                           "by gridpg only when the ON condition equates the target's distribution "
-                           "column with an expression of the source's columns",
-                           f"add ON ... {column} = <source column> to the condition")
+        given = key_text or "a value"
         for name in columns:
-            if not names or name is None:
+            if name is None or (not names and key_text is not None):
                 continue
+            if not names:  # (no key: where its row belongs is not known)
+                raise _refused("MERGE ... WHEN NOT MATCHED THEN INSERT DEFAULT VALUES into a distributed table "
+                               "is supported by gridpg only when the ON condition equates the target's "
+                               "distribution column with an expression of the source's columns",
+                               f"add ON ... {name} = <source column> to the condition")
             if name not in names:  # left to its default (an identity's under OVERRIDING USER
                 # VALUE: executor/merge_defaults.sequence_defaults)
                 raise _refused(f'MERGE ... INSERT leaving the distribution column "{name}" to its '
                                "default is not supported by gridpg (the row would belong on another "
-                               "node than the source row that inserts it)", f"insert {key_text} into {name}")
+                               "node than the source row that inserts it)", f"insert {given} into {name}")
             value = (when.values or ())[names.index(name)]
             if isinstance(value, ast.SetToDefault):
                 raise _refused(f'MERGE ... INSERT leaving the distribution column "{name}" to its '
                                "default is not supported by gridpg (the row would belong on another "
-                               "node than the source row that inserts it)", f"insert {key_text} into {name}")
-            if _deparse(value) != key_text and not _names_source_key(value, key):
+                               "node than the source row that inserts it)", f"insert {given} into {name}")
+            # (without a key every source row is on every node: each inserted row is
+            # placed by its own value, MergeStagedPlan.unmatched_once)
+            if key_text is None or (_deparse(value) != key_text and not _names_source_key(value, key)):
                 if target.method != "hash":
                     raise _refused("MERGE ... INSERT of a distribution column value other than the one in "
                                    "the ON condition is not supported by gridpg (the row would belong on "

@@ -398,6 +398,11 @@ class MergeStagedPlan(Plan):
     # sub-selects outside the source: the tables they read are copied to the target's
     # nodes first (executor/merge_sublinks.py)
     sublinks: bool = False
+    # NOT MATCHED INSERT without a key: every source row on every node, the rows no node
+    # matches (`match_sql`) inserted once, by the first node, each placed by its own value
+    # (executor/merge_staged._keep_unmatched_once)
+    unmatched_once: bool = False
+    match_sql: str = ""
 
     def describe(self) -> list[str]:
         assert self.target is not None
@@ -406,6 +411,8 @@ class MergeStagedPlan(Plan):
                  f"  Source rows staged on {', '.join(self.target.groups)}, {how}",
                  f"  Source SQL: {self.with_text}SELECT * FROM {self.source_text.strip()}",
                  f"  Node SQL: {self.head}USING <stage> {self.tail}"]
+        if self.unmatched_once:
+            lines.append(f"  Source rows no node matches: inserted once, from {self.target.groups[0]}")
         if self.moved_inserts:
             lines.append("  Rows of the INSERT actions moved to their nodes after")
         return lines
