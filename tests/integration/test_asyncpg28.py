@@ -15,7 +15,7 @@ stops when it hears it (test_executemany_server_failure_during_writes)."""
 from __future__ import annotations
 
 import asyncio
-import socket
+from collections.abc import Awaitable, Callable
 
 import asyncpg
 import psycopg
@@ -84,7 +84,7 @@ def _error_before_the_next_message(dsn: str) -> list[object]:
         try:
             kinds = [raw.recv()[0] for _ in range(3)]  # type: ignore[index]
             out.append([chr(k) for k in kinds])
-        except socket.timeout:
+        except TimeoutError:
             out.append("no answer before the pipeline's next message was complete")
         raw.sock.settimeout(10)
         raw.send(following[-3:] + codec.SYNC)
@@ -100,7 +100,7 @@ def test_a_pipeline_error_is_sent_at_once(gridpg_cluster: Cluster, plain_pg: str
     assert got == [["1", "2", "E"], (None, False)]
 
 
-async def _on_plain(dsn: str, schema: str, run) -> list[object]:  # type: ignore[no-untyped-def]
+async def _on_plain(dsn: str, schema: str, run: Callable[[str, str], Awaitable[list[object]]]) -> list[object]:
     """`run` on plain PostgreSQL in a fresh schema of the test's name, dropped after."""
     conn = await asyncpg.connect(dsn)
     try:
