@@ -91,6 +91,8 @@ class PgError(Exception):
             fields = _unshard(fields)
         if '"' in fields.get("M", ""):
             fields = _referenced_shard(fields)
+            if ':' in fields["M"]:
+                fields = _shard_index_names(fields)
         if "remote SQL command: " in fields.get("W", ""):
             fields = _without_loopback_context(fields)
         if fields.get("n") == PLACEMENT_CHECK and fields.get("C") == "23514":
@@ -204,6 +206,25 @@ def _referenced_shard(fields: dict[str, str]) -> dict[str, str]:
     for key in ("M", "D"):
         if key in out:
             out[key] = _QUOTED_SHARD.sub(lambda m: f'"{m["table"]}"', out[key])
+    return out
+
+
+# a shard index named after the user's index (commands/shard_indexes.py): `s.t_7:name`,
+# or, where that would be too long, the shard's digest and `:name` (taken only as the
+# name of an index or relation: a value quoted in a message may look so)
+_QUOTED_SHARD_INDEX = re.compile(r'"[^".]+\.[^"]+_\d+:(?P<index>[^"]+)"'
+                                 r'|(?P<word2>\b(?:INDEX|index|relation) )"[0-9a-f]{10}:(?P<index2>[^"]+)"')
+
+
+def _shard_index_names(fields: dict[str, str]) -> dict[str, str]:
+    """A shard's index named in an error that has no table field, read as the user's
+    index: `cannot DROP INDEX "s.t_30:t_pkey" because it is being used by active queries
+    in this session` (55006) as `"t_pkey"`, as PostgreSQL names it."""
+    out = dict(fields)
+    for key in ("M", "D"):
+        if key in out:
+            out[key] = _QUOTED_SHARD_INDEX.sub(
+                lambda m: f'"{m["index"]}"' if m["index"] else f'{m["word2"]}"{m["index2"]}"', out[key])
     return out
 
 

@@ -110,6 +110,7 @@ class Dispatcher:
                 portal_name = ""
                 if request.max_rows and request.portal is not None:
                     portal_name = relay.portal_name(request.portal.name)
+                    request.portal.node_portals.append((node, conn))  # (closed with the client's)
                 # The client's Sync already waits in our buffer: send the node's with this.
                 sync_now = (not request.max_rows and node not in self.runner.pending_sync
                             and self.session.frames.peek_type() == 0x53)

@@ -634,6 +634,7 @@ class NodePortals:
         await start_fenced(dispatcher, conns, start, writes=False)
         for group, conn in zip(groups, conns):
             dispatcher.runner.pending_sync.setdefault(group, conn)
+        request.portal.node_portals.extend(zip(groups, conns))  # (closed with the client's)
         width = len(codec.parse_row_description(row_desc[5:]))
         cursor = cls(groups, conns, name, merge, cursor_merge.binary_columns(list(request.result_formats), width))
         request.portal.cursor = cursor
@@ -657,6 +658,7 @@ class NodePortals:
         await start_fenced(dispatcher, conns, start, writes=False)
         for group, conn in zip(groups, conns):
             dispatcher.runner.pending_sync.setdefault(group, conn)
+        request.portal.node_portals.extend(zip(groups, conns))  # (closed with the client's)
         cursor = cls(groups, conns, name)
         cursor.pending = True
         request.portal.cursor = cursor

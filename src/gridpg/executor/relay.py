@@ -103,6 +103,29 @@ def start_extended(
     conn.send(b"".join(parts))
 
 
+def start_close_portal(conn: BackendConnection, portal: str) -> None:
+    """Close a node portal (Close + Flush) inside the node's current cycle, which the
+    client's Sync ends; `finish_close_portal` reads the answer."""
+    conn.send(codec.build_close("P", portal) + codec.FLUSH)
+    conn.in_cycle = True
+
+
+async def finish_close_portal(conn: BackendConnection) -> PgError | None:
+    """The answer to `start_close_portal`: None at CloseComplete, else the node's error (a
+    node whose cycle already failed skips the Close until Sync: its ReadyForQuery is put
+    back for the Sync's reader)."""
+    while True:
+        kind, raw = conn.try_recv_raw() or await conn.recv_raw()
+        if kind == 0x33:
+            return None
+        if kind == _ERROR:
+            conn.note_cycle_error()
+            return conn.error(codec.parse_error_fields(raw[5:]))
+        if kind == _READY:
+            conn.unread([(kind, raw)])
+            return None
+
+
 def give_instant(conn: BackendConnection, instant: str) -> None:
     """Give the transaction the statement's instant (`gridpg.xact_now`, read by the
     trigger functions the statement fires: sql/trigger_relation.py) ahead of a statement

@@ -102,6 +102,9 @@ class Portal:
     cursor: object | None = None
     done: bool = False
     bind_tail: bytes = b""  # the client's Bind after the names, forwarded as it is
+    # (node, connection) of each node portal bound for it (`relay.portal_name`): they hold
+    # their relations until closed, so the client's Close closes them too
+    node_portals: list[tuple[str, object]] = field(default_factory=list)
 
 
 @dataclass
@@ -473,6 +476,9 @@ class Session:
                         # any error aborts the block, as in PostgreSQL: a Describe that the
                         # catalog server refused left ReadyForQuery saying 'T' (h-django9)
                         self.runner.txn.fail()
+                    # PostgreSQL sends an error at once, not at the next Sync: a client still
+                    # writing a long pipeline (asyncpg's executemany) stops when it hears it
+                    await self.flush()
             except ProtocolViolation:
                 raise
 
@@ -844,7 +850,10 @@ class Session:
         if kind == "S":
             self.statements.pop(name, None)
         else:
-            self.portals.pop(name, None)
+            portal = self.portals.pop(name, None)
+            if portal is not None and portal.node_portals:
+                assert self.runner is not None
+                await self.runner.close_node_portals(portal)
         self.send(codec.CLOSE_COMPLETE)
 
     async def on_function_call(self, payload: bytes) -> None:

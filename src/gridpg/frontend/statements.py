@@ -745,6 +745,29 @@ class StatementRunner:
                 or made_for[1] != self.settings.get("search_path", "")):
             await self.describe(statement)
 
+    async def close_node_portals(self, portal: Portal) -> None:
+        """The client closed a portal it executed with a row limit: the node portals bound
+        for it are closed too, in the nodes' current cycles (the client's Sync ends them).
+        PostgreSQL's Close drops the portal and the references it held on its relations;
+        left open on the nodes until the transaction's end, they kept the tables in use,
+        and DROP or ALTER TABLE in the same block failed with 55006 "being used by active
+        queries in this session" (asyncpg closes an exhausted cursor's portal)."""
+        held, portal.node_portals = portal.node_portals, []
+        name = relay.portal_name(portal.name)
+        conns: list[BackendConnection] = []
+        for node, conn in held:
+            participant = self.txn.participants.get(node)
+            if participant is None or participant.conn is not conn or conn.is_closed or node in self.presynced:
+                continue  # (its transaction is over: the node dropped the portal then)
+            assert isinstance(conn, BackendConnection)
+            relay.start_close_portal(conn, name)
+            self.pending_sync.setdefault(node, conn)
+            conns.append(conn)
+        for conn in conns:
+            error = await relay.finish_close_portal(conn)
+            if error is not None:
+                self.cycle_failed = True
+
     async def execute_portal(self, portal: Portal, max_rows: int) -> None:
         """Execute a Bound portal. One that already ran to completion is not run again, as
         in PostgreSQL: a query's portal answers no rows (`SELECT 0`), any other statement's
