@@ -1,0 +1,49 @@
+/*
+Uncorrelated sub-selects evaluated only when a row needs them, as PostgreSQL's InitPlans
+are, also inside a client's block and for sequence draws (h-silent28):
+* inside BEGIN ... COMMIT, a scalar sub-select over distributed tables whose value fails
+  (22012, 21000) where PostgreSQL never evaluates it (no rows, a CASE branch not taken, an
+  AND already false) leaves the block going on, its other writes kept: the subplans run
+  under a savepoint, rolled back to before the statement runs again by the coordinator
+  finish (executor/subplans.py `_lazy_savepoint`); a sub-select whose value a row does
+  need still fails the block, as in PostgreSQL, and a client's savepoint still works;
+* `nextval()` in a sub-select of a condition over distributed tables (run on the catalog
+  server over the loopback's shadows) draws a value only when a row needs it: the next
+  nextval() is PostgreSQL's (sql/lazy_initplans.py: postgres_fdw no longer computes the
+  sub-select as a parameter before its scan).
+*/
+CREATE TABLE zero28 (x int) DISTRIBUTE BY HASH (x);
+CREATE TABLE none28 (a int) DISTRIBUTE BY HASH (a);
+CREATE TABLE two28 (y int) DISTRIBUTE BY HASH (y);
+CREATE TABLE w28 (k int, v text) DISTRIBUTE BY HASH (k);
+INSERT INTO zero28 VALUES (0);
+INSERT INTO two28 VALUES (1), (2);
+BEGIN;
+INSERT INTO w28 VALUES (1, 'a'), (2, 'b'), (3, 'c');
+SELECT * FROM none28 WHERE a < (SELECT 1/x FROM zero28);
+UPDATE w28 SET v = 'bb' WHERE k = 2;
+SELECT k, CASE WHEN k > 100 THEN (SELECT 1/x FROM zero28) END AS c FROM w28 ORDER BY k;
+SELECT count(*) FROM w28 WHERE k > 100 AND k < (SELECT y FROM two28);
+INSERT INTO w28 VALUES (4, 'd');
+COMMIT;
+SELECT * FROM w28 ORDER BY k;
+-- a client's savepoint before, rolled back to after: the block as PostgreSQL's
+BEGIN;
+SAVEPOINT before28;
+INSERT INTO w28 VALUES (5, 'e');
+SELECT * FROM none28 WHERE a < (SELECT y FROM two28);
+SELECT k FROM w28 WHERE k > 4 ORDER BY k;
+ROLLBACK TO SAVEPOINT before28;
+SELECT count(*) FROM w28;
+INSERT INTO w28 VALUES (6, 'f');
+COMMIT;
+SELECT * FROM w28 ORDER BY k;
+-- a value a row needs: the error stands and the block has failed
+BEGIN;
+INSERT INTO w28 VALUES (7, 'g');
+-- error
+SELECT k FROM w28 WHERE k < (SELECT 1/x FROM zero28);
+-- error
+SELECT 1;
+ROLLBACK;
+SELECT * FROM w28 ORDER BY k;
