@@ -220,6 +220,7 @@ async def _lazy_savepoint(dispatcher: Dispatcher, plan: Recursive) -> bool:
     if not runner.txn.in_block or getattr(runner, "is_loopback", False) \
             or not any(sub.kind == "value" for sub in plan.split.subplans):
         return False
+    await runner.sync_pending()  # (as before a client's SAVEPOINT: a node owing a Sync settles it)
     await runner.txn.savepoint(_LAZY_SAVEPOINT)
     return True
 

@@ -38,6 +38,17 @@ SELECT count(*) FROM w28;
 INSERT INTO w28 VALUES (6, 'f');
 COMMIT;
 SELECT * FROM w28 ORDER BY k;
+-- the block's first statement, then writes whose conditions hold such sub-selects
+BEGIN;
+SELECT * FROM none28 WHERE a < (SELECT 1/x FROM zero28);
+UPDATE w28 SET v = 'never' WHERE k > 100 AND k < (SELECT 1/x FROM zero28);
+DELETE FROM w28 WHERE k > 100 AND k < (SELECT y FROM two28);
+INSERT INTO w28 SELECT a, 'n' FROM none28 WHERE a < (SELECT 1/x FROM zero28);
+UPDATE w28 SET v = CASE WHEN k > 100 THEN (SELECT 1/x FROM zero28)::text ELSE v || '+' END WHERE k < 3;
+WITH c AS (SELECT * FROM none28 WHERE a < (SELECT 1/x FROM zero28)) SELECT * FROM c;
+SELECT k, (SELECT 1/x FROM zero28) AS q FROM w28 WHERE k > 100;
+COMMIT;
+SELECT * FROM w28 ORDER BY k;
 -- a value a row needs: the error stands and the block has failed
 BEGIN;
 INSERT INTO w28 VALUES (7, 'g');
