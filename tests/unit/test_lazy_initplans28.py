@@ -1,25 +1,37 @@
-"""sql/lazy_initplans.py: the sub-selects of conditions wrapped so postgres_fdw keeps them
-local (computed when a row needs them), the rest of the text unchanged."""
+"""planner/lazy_initplans.py: the volatile sub-selects of conditions wrapped so that
+postgres_fdw keeps them local (computed when a row needs them), the rest of the text
+unchanged."""
 
-from gridpg.sql.lazy_initplans import rewrite
+from gridpg.planner.lazy_initplans import rewrite
 
 WRAP = "CASE WHEN pg_catalog.statement_timestamp() IS NOT NULL THEN "
+LB = "gridpg_lb_calls.nextval('public.s'::text::pg_catalog.regclass)"
 
 
 def test_condition_sub_select_wrapped() -> None:
-    sql = "SELECT * FROM e WHERE a < (SELECT nextval('s'))"
-    assert rewrite(sql) == f"SELECT * FROM e WHERE a < {WRAP}(SELECT nextval('s')) END"
+    sql = f"SELECT * FROM e WHERE a < (SELECT {LB} AS nextval)"
+    assert rewrite(sql) == f"SELECT * FROM e WHERE a < {WRAP}(SELECT {LB} AS nextval) END"
 
 
 def test_nested_array_and_join_conditions() -> None:
-    sql = "SELECT x FROM e JOIN f ON e.a = ANY (ARRAY(SELECT b FROM g WHERE b > ((SELECT 2))))"
+    sql = "SELECT x FROM e JOIN f ON e.a = ANY (ARRAY(SELECT b FROM g WHERE b > ((SELECT random()))))"
     assert rewrite(sql) == (f"SELECT x FROM e JOIN f ON e.a = ANY ({WRAP}ARRAY(SELECT b FROM g "
-                            f"WHERE b > {WRAP}((SELECT 2)) END) END)")
+                            f"WHERE b > {WRAP}((SELECT random())) END) END)")
 
 
-def test_select_list_exists_in_and_set_left_alone() -> None:
-    for sql in ("SELECT (SELECT 1), k FROM e WHERE EXISTS (SELECT 1) AND a IN (SELECT 3)",
-                "UPDATE t SET a = (SELECT 1)", "SELECT 1", "SELECT (SELECT 1) FROM t",
+def test_user_volatile_functions_by_name() -> None:
+    sql = "SELECT * FROM e WHERE a < (SELECT s.bump(1))"
+    assert rewrite(sql) == sql
+    assert rewrite(sql, frozenset({"bump"})) == f"SELECT * FROM e WHERE a < {WRAP}(SELECT s.bump(1)) END"
+    assert rewrite("SELECT * FROM e WHERE a < (SELECT pg_catalog.bump(1))", frozenset({"bump"})) \
+        == "SELECT * FROM e WHERE a < (SELECT pg_catalog.bump(1))"
+
+
+def test_pure_select_list_exists_in_and_set_left_alone() -> None:
+    for sql in ("SELECT (SELECT nextval('s')), k FROM e WHERE EXISTS (SELECT nextval('s')) "
+                "AND a IN (SELECT nextval('s'))",
+                "UPDATE t SET a = (SELECT nextval('s'))", "SELECT 1", "SELECT (SELECT 1) FROM t",
+                "SELECT * FROM e WHERE a < (SELECT max(b) FROM g)",  # shipped: filtered remotely
                 "SELECT * FROM e WHERE a < (SELECT"):
         assert rewrite(sql) == sql
 

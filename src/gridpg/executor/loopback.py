@@ -34,7 +34,8 @@ from typing import TYPE_CHECKING
 from gridpg.catalog import store
 from gridpg.errors import FEATURE_NOT_SUPPORTED, PgError
 from gridpg.executor.code_ddl import CODE_DDL_SQL
-from gridpg.sql import lazy_initplans, shadow_only
+from gridpg.planner import lazy_initplans
+from gridpg.sql import shadow_only
 from gridpg.sql.quote import quote_ident, quote_literal
 
 if TYPE_CHECKING:
@@ -256,8 +257,9 @@ async def _run_call(dispatcher: Dispatcher, request: ExecRequest, sql: str,
         after_call = ""
         if before is not None:  # (before arming: the twins' DDL is gridpg's own, not the code's)
             sql, after_call = await before(conn, sql)
-        if tables:  # its conditions' sub-selects computed when a row needs them, not at the
-            sql = lazy_initplans.rewrite(sql)  # shadows' scans (postgres_fdw's parameters)
+        if tables:  # its conditions' volatile sub-selects computed when a row needs them,
+            # not before the shadows' scans (postgres_fdw's parameters: planner/lazy_initplans.py)
+            sql = lazy_initplans.rewrite(sql, runner.snapshot().volatile_functions)
         rows = await conn.query(
             "SELECT o, pg_catalog.set_config('search_path', gridpg.loopback_path(), true), "
             f"pg_catalog.set_config('postgres_fdw.application_name', {quote_literal(tag)}, true) "

@@ -26,7 +26,7 @@ from gridpg.datanode.connection import BackendConnection
 from gridpg.errors import FEATURE_NOT_SUPPORTED, PgError
 from gridpg.executor import advisory, delegation, view_instead
 from gridpg.executor import triggers as firing_mod
-from gridpg.planner import analyze, call_shape, replicas, tempnames
+from gridpg.planner import analyze, call_shape, lazy_initplans, replicas, tempnames
 from gridpg.planner import delegation as delegation_shape
 from gridpg.planner import routines as body
 from gridpg.planner.delegation import Delegation
@@ -1051,6 +1051,10 @@ class RoutineGuard:
         await self._ensure_view_table_code_on_nodes(dispatcher, registry, sql, search_path)
         if not registry.mentions(sql.lower()):
             return None
+        # read as the loopback runs it: a condition's sub-select calling a VOLATILE routine
+        # stays on the catalog server, computed when a row needs it (planner/lazy_initplans.py),
+        # not as a remote statement's parameter (`_fdw_parameter_blocker`), nor first
+        sql = lazy_initplans.rewrite(sql, snapshot.volatile_functions)
         # (the caller's role: SECURITY DEFINER code of that owner runs as the caller)
         key = (sql, tuple(search_path), _caller_role(dispatcher))
         # the session's temp views over distributed tables are its own: no shared verdict

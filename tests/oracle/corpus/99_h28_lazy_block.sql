@@ -7,10 +7,11 @@ are, also inside a client's block and for sequence draws (h-silent28):
   under a savepoint, rolled back to before the statement runs again by the coordinator
   finish (executor/subplans.py `_lazy_savepoint`); a sub-select whose value a row does
   need still fails the block, as in PostgreSQL, and a client's savepoint still works;
-* `nextval()` in a sub-select of a condition over distributed tables (run on the catalog
-  server over the loopback's shadows) draws a value only when a row needs it: the next
-  nextval() is PostgreSQL's (sql/lazy_initplans.py: postgres_fdw no longer computes the
-  sub-select as a parameter before its scan).
+* `nextval()`, or a VOLATILE function of the user's, in a sub-select of a condition over
+  distributed tables (run on the catalog server over the loopback's shadows) is called
+  only when a row needs it: the next nextval() is PostgreSQL's, the function's writes
+  are PostgreSQL's (planner/lazy_initplans.py: postgres_fdw no longer computes the
+  sub-select as a parameter before its scan, nor does gridpg run it first).
 */
 CREATE TABLE zero28 (x int) DISTRIBUTE BY HASH (x);
 CREATE TABLE none28 (a int) DISTRIBUTE BY HASH (a);
@@ -76,3 +77,17 @@ BEGIN;
 SELECT * FROM none28 WHERE a < (SELECT nextval('s28'));
 SELECT nextval('s28');
 COMMIT;
+-- a VOLATILE function of the user's that writes a distributed table, in a condition's
+-- sub-select: called when a row needs it (it ran first, always, before)
+CREATE TABLE log28 (n int) DISTRIBUTE BY HASH (n);
+CREATE FUNCTION bump28() RETURNS int LANGUAGE plpgsql AS $$ BEGIN INSERT INTO log28 VALUES (1); RETURN 5; END $$;
+SELECT * FROM none28 WHERE a < (SELECT bump28());
+SELECT count(*) FROM log28;
+SELECT k FROM w28 WHERE k > 100 AND k < (SELECT bump28());
+SELECT count(*) FROM log28;
+SELECT k FROM w28 WHERE k < (SELECT bump28()) ORDER BY k;
+SELECT count(*) FROM log28;
+BEGIN;
+SELECT * FROM none28 WHERE a < (SELECT bump28());
+SELECT count(*) FROM log28;
+ROLLBACK;

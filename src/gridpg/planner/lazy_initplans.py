@@ -1,0 +1,126 @@
+"""Uncorrelated sub-selects with side effects kept lazy over the loopback's shadows.
+
+PostgreSQL computes an uncorrelated scalar or ARRAY sub-select (an InitPlan) when a row
+first needs its value: over no rows, or rows that an earlier condition already dropped,
+never. Over a shadow (executor/loopback.py: a postgres_fdw foreign table reaching a
+distributed table through the coordinator), postgres_fdw ships a condition comparing a
+column with the sub-select's value to the remote side as a parameter, and computes every
+parameter before it opens its remote cursor, rows or not: `SELECT * FROM empty WHERE a <
+(SELECT nextval('s'))` drew a value that PostgreSQL never draws, and the next nextval()
+was one higher than PostgreSQL's, silently.
+
+`rewrite` wraps each such sub-select of a condition (WHERE, HAVING, JOIN ... ON, MERGE's
+ON) that calls a volatile function (a sequence's nextval/setval, random(), ..., or one of
+the user's VOLATILE functions, by name) as `CASE WHEN pg_catalog.statement_timestamp() IS
+NOT NULL THEN (SELECT ...) END`: the same value and type, but a stable function that the
+planner does not fold and postgres_fdw does not ship, so the condition stays on the
+catalog server, evaluated row by row as PostgreSQL's executor does, the sub-select when
+first needed. A sub-select without such a call is left to be shipped: its value is the
+same whenever it is computed, and the remote side then filters (by an index) instead of
+sending every row through the loopback; computed first, it may raise an error of
+evaluation (22012) where PostgreSQL would not reach it: loud, left (docs/architecture.md,
+h-silent28). A sub-select that is a select list's item without a name is never wrapped
+(its column's name comes from it). Pure: no I/O.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+from gridpg.errors import PgError
+from gridpg.planner import analyze
+from gridpg.planner.node_local import VOLATILE_BUILTINS as NODE_VOLATILE
+from gridpg.planner.replicas import VOLATILE_BUILTINS as REPLICA_VOLATILE
+from gridpg.sql import parse as sqlparse
+
+# Where a sub-select's value is compared row by row: a condition postgres_fdw may ship.
+_CONDITIONS = ("whereClause", "havingClause", "quals", "joinCondition")
+# The sub-selects computed once, as an InitPlan, when uncorrelated (EXISTS gates the whole
+# plan, in PostgreSQL too; IN and ALL become joins or per-row subplans, never shipped).
+_ONCE = ("EXPR_SUBLINK", "ARRAY_SUBLINK")
+_VOLATILE = NODE_VOLATILE | REPLICA_VOLATILE
+# pg_catalog's, and the loopback's stand-ins for the sequence functions (gridpg_lb_calls)
+_BUILTIN_SCHEMAS = (None, "pg_catalog", "gridpg_lb_calls")
+_OPEN = "CASE WHEN pg_catalog.statement_timestamp() IS NOT NULL THEN "
+_CLOSE = " END"
+
+
+def rewrite(sql: str, user_volatile: frozenset[str] = frozenset()) -> str:
+    """`sql` with the volatile sub-selects of its conditions kept lazy (module docstring;
+    `user_volatile`: the user's VOLATILE functions by name, CatalogSnapshot's); `sql`
+    itself when it has none, or does not parse (PostgreSQL's own error then)."""
+    if sql.lower().count("select") < 2:
+        return sql
+    try:
+        tree = sqlparse.parse_tree(sql)
+    except PgError:
+        return sql
+    starts = sorted({link["location"] for link in _condition_sublinks(tree, False)
+                     if _calls_volatile(link.get("subselect"), user_volatile)})
+    if not starts:
+        return sql
+    toks = sqlparse.tokens(sql)
+    pieces: list[tuple[int, str]] = []
+    for start in starts:
+        first = next((i for i, tok in enumerate(toks) if tok.start >= start), len(toks))
+        close = sqlparse.closing_paren(toks, first)
+        if close is None:
+            return sql
+        pieces += [(start, _OPEN), (toks[close].end + 1, _CLOSE)]
+    out, pos = [], 0
+    for at, text in sorted(pieces, key=lambda p: p[0]):
+        out += [sql[pos:at], text]
+        pos = at
+    out.append(sql[pos:])
+    return "".join(out)
+
+
+def is_kept_local(node: dict[str, Any]) -> bool:
+    """Whether `node` (a parse tree node) is `rewrite`'s wrapper: postgres_fdw computes what
+    is inside it on the catalog server, never as a parameter of a remote statement
+    (planner/routines.py then need not refuse code called there)."""
+    case = node.get("CaseExpr")
+    if not isinstance(case, dict) or case.get("arg") or case.get("defresult") or len(case.get("args") or []) != 1:
+        return False
+    test = ((case["args"][0].get("CaseWhen") or {}).get("expr") or {}).get("NullTest") or {}
+    call = (test.get("arg") or {}).get("FuncCall") or {}
+    names = [n.get("String", {}).get("sval") for n in call.get("funcname") or []]
+    return test.get("nulltesttype") == "IS_NOT_NULL" and names == ["pg_catalog", "statement_timestamp"] \
+        and not call.get("args")
+
+
+def _condition_sublinks(node: Any, in_condition: bool) -> Iterator[dict[str, Any]]:
+    """The sub-selects computed once that sit in a condition, at any depth, but those
+    naming a select list's column."""
+    if isinstance(node, list):
+        for item in node:
+            yield from _condition_sublinks(item, in_condition)
+        return
+    if not isinstance(node, dict):
+        return
+    target = node.get("ResTarget")
+    if isinstance(target, dict) and not target.get("name") and "SubLink" in (target.get("val") or {}):
+        yield from _condition_sublinks(target["val"]["SubLink"], in_condition)  # its inside only
+        return
+    link = node.get("SubLink")
+    if isinstance(link, dict) and in_condition and link.get("subLinkType") in _ONCE \
+            and isinstance(link.get("location"), int):
+        yield link
+    for key, value in node.items():
+        if isinstance(value, (dict, list)):
+            yield from _condition_sublinks(value, in_condition or key in _CONDITIONS)
+
+
+def _calls_volatile(tree: Any, user_volatile: frozenset[str]) -> bool:
+    """Whether `tree` calls a volatile built-in or one of the user's VOLATILE functions."""
+    for node in analyze._walk(tree):
+        if isinstance(node, dict) and "FuncCall" in node:
+            names = [n["String"]["sval"].lower() for n in node["FuncCall"].get("funcname", []) if "String" in n]
+            if not names:
+                continue
+            schema = names[0] if len(names) > 1 else None
+            if (schema in _BUILTIN_SCHEMAS and names[-1] in _VOLATILE) \
+                    or (schema != "pg_catalog" and names[-1] in user_volatile):
+                return True
+    return False
