@@ -775,6 +775,9 @@ END $$"""
 # connection): the answer is 'local', pg_catalog's function makes the call here, and the
 # value is noted for the caller's currval()/lastval(). Errors keep PostgreSQL's SQLSTATE and
 # message (a bad sequence and out-of-range setval values raise in pg_catalog's function).
+# COST 1, as pg_catalog's: the catalog server orders a WHERE's conditions by cost as
+# PostgreSQL does (planner/lazy_initplans.py), so a nextval() condition comes where
+# PostgreSQL puts it, not last as a plpgsql function's default cost of 100 put it.
 SEQUENCE_CALLS = f"""
 DO $gridpg$ BEGIN
   IF to_regclass('gridpg.loopback_sequence_call') IS NULL THEN
@@ -814,7 +817,7 @@ BEGIN
     RAISE EXCEPTION 'permission denied for sequence %', bare USING ERRCODE = '42501';
   END IF;
 END $$;
-CREATE OR REPLACE FUNCTION {CALLS_SCHEMA}.nextval(seq regclass) RETURNS bigint LANGUAGE plpgsql AS $$
+CREATE OR REPLACE FUNCTION {CALLS_SCHEMA}.nextval(seq regclass) RETURNS bigint LANGUAGE plpgsql COST 1 AS $$
 DECLARE name text := gridpg.loopback_sequence_name(seq, ARRAY['USAGE', 'UPDATE']); v bigint; answer text;
 BEGIN
   IF name IS NULL THEN
@@ -827,7 +830,7 @@ BEGIN
   END IF;
   RETURN v;
 END $$;
-CREATE OR REPLACE FUNCTION {CALLS_SCHEMA}.currval(seq regclass) RETURNS bigint LANGUAGE plpgsql AS $$
+CREATE OR REPLACE FUNCTION {CALLS_SCHEMA}.currval(seq regclass) RETURNS bigint LANGUAGE plpgsql COST 1 AS $$
 DECLARE name text := gridpg.loopback_sequence_name(seq, ARRAY['USAGE', 'SELECT']); v bigint; answer text;
 BEGIN
   IF name IS NULL THEN
@@ -844,7 +847,7 @@ BEGIN
   RETURN v;
 END $$;
 CREATE OR REPLACE FUNCTION {CALLS_SCHEMA}.setval(seq regclass, value bigint, called boolean) RETURNS bigint
-LANGUAGE plpgsql AS $$
+LANGUAGE plpgsql COST 1 AS $$
 DECLARE name text := gridpg.loopback_sequence_name(seq, ARRAY['UPDATE']);
 BEGIN
   IF name IS NULL OR NOT EXISTS (SELECT 1 FROM pg_catalog.pg_sequence s WHERE s.seqrelid = seq
@@ -860,8 +863,8 @@ BEGIN
   RETURN value;
 END $$;
 CREATE OR REPLACE FUNCTION {CALLS_SCHEMA}.setval(seq regclass, value bigint) RETURNS bigint
-LANGUAGE sql AS $$ SELECT {CALLS_SCHEMA}.setval(seq, value, true) $$;
-CREATE OR REPLACE FUNCTION {CALLS_SCHEMA}.lastval() RETURNS bigint LANGUAGE plpgsql AS $$
+LANGUAGE sql COST 1 AS $$ SELECT {CALLS_SCHEMA}.setval(seq, value, true) $$;
+CREATE OR REPLACE FUNCTION {CALLS_SCHEMA}.lastval() RETURNS bigint LANGUAGE plpgsql COST 1 AS $$
 DECLARE v bigint; answer text; seq regclass;
 BEGIN
   SELECT a.value, a.answer INTO v, answer FROM gridpg.loopback_sequence_ask('lastval', '', '') a;

@@ -20,13 +20,26 @@ same whenever it is computed, and the remote side then filters (by an index) ins
 sending every row through the loopback; computed first, it may raise an error of
 evaluation (22012) where PostgreSQL would not reach it: loud, left (docs/architecture.md,
 h-silent28). A sub-select that is a select list's item without a name is never wrapped
-(its column's name comes from it). Pure: no I/O.
+(its column's name comes from it).
+
+The same shipping changed the order of a WHERE's conditions: PostgreSQL evaluates a
+scan's conditions cheapest first (`order_qual_clauses`), postgres_fdw those it ships on
+the remote side before any it keeps; `WHERE md5(k::text) = 'x' AND k < nextval('s')`
+drew a value per row in PostgreSQL (the nextval() condition is the cheaper) and none over
+a shadow. A WHERE whose conditions call a function with a side effect per row (a
+sequence's nextval/setval, a user's VOLATILE function) has each of its conditions wrapped
+alike (`_conditions_in_order`): none is shipped, each costs the same more, and the catalog
+server orders them as PostgreSQL orders them over the table itself. Pure: no I/O.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator
 from typing import Any
+
+from pglast import ast
+from pglast.enums.primnodes import BoolExprType, NullTestType
+from pglast.stream import RawStream
 
 from gridpg.errors import PgError
 from gridpg.planner import analyze
@@ -42,6 +55,8 @@ _ONCE = ("EXPR_SUBLINK", "ARRAY_SUBLINK")
 _VOLATILE = NODE_VOLATILE | REPLICA_VOLATILE
 # pg_catalog's, and the loopback's stand-ins for the sequence functions (gridpg_lb_calls)
 _BUILTIN_SCHEMAS = (None, "pg_catalog", "gridpg_lb_calls")
+# Functions whose calls PostgreSQL's executor must make exactly as often as it does
+_SIDE_EFFECTS = frozenset({"nextval", "setval"})
 _OPEN = "CASE WHEN pg_catalog.statement_timestamp() IS NOT NULL THEN "
 _CLOSE = " END"
 
@@ -50,6 +65,7 @@ def rewrite(sql: str, user_volatile: frozenset[str] = frozenset()) -> str:
     """`sql` with the volatile sub-selects of its conditions kept lazy (module docstring;
     `user_volatile`: the user's VOLATILE functions by name, CatalogSnapshot's); `sql`
     itself when it has none, or does not parse (PostgreSQL's own error then)."""
+    sql = _conditions_in_order(sql, user_volatile)
     if sql.lower().count("select") < 2:
         return sql
     try:
@@ -88,6 +104,57 @@ def is_kept_local(node: dict[str, Any]) -> bool:
     names = [n.get("String", {}).get("sval") for n in call.get("funcname") or []]
     return test.get("nulltesttype") == "IS_NOT_NULL" and names == ["pg_catalog", "statement_timestamp"] \
         and not call.get("args")
+
+
+def _conditions_in_order(sql: str, user_volatile: frozenset[str]) -> str:
+    """`sql` with the conditions of each WHERE that calls a function with a side effect per
+    row wrapped alike, kept on the catalog server in PostgreSQL's order (module docstring)."""
+    lowered = sql.lower()
+    if not any(name in lowered for name in _SIDE_EFFECTS | user_volatile):
+        return sql
+    try:
+        sqlparse.parse_tree(sql)  # (PostgreSQL's syntax error, as PgError, before pglast's)
+    except PgError:
+        return sql
+    stmt = sqlparse.parse_sql(sql)[0].stmt
+    changed = False
+    for node in list(sqlparse.ast_nodes(stmt, ast.Node)):
+        if not isinstance(node, (ast.SelectStmt, ast.UpdateStmt, ast.DeleteStmt)) or node.whereClause is None:
+            continue
+        where = node.whereClause
+        conditions = list(where.args) if isinstance(where, ast.BoolExpr) and where.boolop == BoolExprType.AND_EXPR \
+            else [where]
+        if len(conditions) > 1 and any(_side_effect_per_row(c, user_volatile) for c in conditions):
+            node.whereClause = ast.BoolExpr(boolop=BoolExprType.AND_EXPR, args=tuple(_kept(c) for c in conditions))
+            changed = True
+    return str(RawStream()(stmt)) if changed else sql
+
+
+def _side_effect_per_row(condition: ast.Node, user_volatile: frozenset[str]) -> bool:
+    """Whether a condition calls, outside its sub-selects, a function with a side effect."""
+    stack: list[Any] = [condition]
+    while stack:
+        node = stack.pop()
+        if isinstance(node, (list, tuple)):
+            stack.extend(node)
+        elif isinstance(node, ast.SubLink):
+            continue
+        elif isinstance(node, ast.Node):
+            if isinstance(node, ast.FuncCall):
+                names = [n.sval.lower() for n in node.funcname if isinstance(n, ast.String)]
+                schema = names[0] if len(names) > 1 else None
+                if names and ((schema in _BUILTIN_SCHEMAS and names[-1] in _SIDE_EFFECTS)
+                              or (schema != "pg_catalog" and names[-1] in user_volatile)):
+                    return True
+            stack.extend(getattr(node, attr) for attr in node)
+    return False
+
+
+def _kept(condition: ast.Node) -> ast.CaseExpr:
+    """`CASE WHEN pg_catalog.statement_timestamp() IS NOT NULL THEN condition END`."""
+    name = (ast.String(sval="pg_catalog"), ast.String(sval="statement_timestamp"))
+    test = ast.NullTest(arg=ast.FuncCall(funcname=name, funcformat=0), nulltesttype=NullTestType.IS_NOT_NULL)
+    return ast.CaseExpr(args=(ast.CaseWhen(expr=test, result=condition),))
 
 
 def _condition_sublinks(node: Any, in_condition: bool) -> Iterator[dict[str, Any]]:

@@ -72,6 +72,11 @@ SELECT nextval('s28');
 SELECT w.k FROM w28 w JOIN none28 n ON n.a = w.k AND n.a < (SELECT nextval('s28'));
 SELECT nextval('s28');
 SELECT (SELECT nextval('s28')) AS n, k FROM w28 WHERE k > 10;
+-- conditions in PostgreSQL's order (cheapest first): here nextval() is drawn for every row
+SELECT k FROM w28 WHERE md5(k::text) = 'x' AND k < nextval('s28');
+SELECT nextval('s28');
+SELECT k FROM w28 WHERE k < nextval('s28') AND k > 100;
+SELECT nextval('s28');
 SELECT currval('s28'), nextval('s28');
 BEGIN;
 SELECT * FROM none28 WHERE a < (SELECT nextval('s28'));
@@ -91,3 +96,6 @@ BEGIN;
 SELECT * FROM none28 WHERE a < (SELECT bump28());
 SELECT count(*) FROM log28;
 ROLLBACK;
+SELECT k FROM w28 WHERE md5(k::text) = 'x' AND bump28() > 0;
+SELECT k FROM w28 WHERE k < 3 AND bump28() > 0 ORDER BY k;
+SELECT count(*) FROM log28;
