@@ -26,10 +26,14 @@ The same shipping changed the order of a WHERE's conditions: PostgreSQL evaluate
 scan's conditions cheapest first (`order_qual_clauses`), postgres_fdw those it ships on
 the remote side before any it keeps; `WHERE md5(k::text) = 'x' AND k < nextval('s')`
 drew a value per row in PostgreSQL (the nextval() condition is the cheaper) and none over
-a shadow. A WHERE whose conditions call a function with a side effect per row (a
-sequence's nextval/setval, a user's VOLATILE function) has each of its conditions wrapped
-alike (`_conditions_in_order`): none is shipped, each costs the same more, and the catalog
-server orders them as PostgreSQL orders them over the table itself. Pure: no I/O.
+a shadow. In a SELECT whose WHERE calls a sequence's nextval/setval per row, each
+condition but the cheapest kind (a column compared with a constant or a column, IS
+[NOT] NULL: PostgreSQL evaluates those before any function call, and shipped they still
+come first) is wrapped alike (`_conditions_in_order`): not shipped, each costing the same
+more, so the catalog server orders them as PostgreSQL orders them over the table itself.
+(A user's function costs 100 unless declared otherwise: PostgreSQL evaluates it after
+shippable conditions anyway. An UPDATE or DELETE, or a SELECT that locks rows, is left:
+conditions kept local would have postgres_fdw lock every row it fetches.) Pure: no I/O.
 """
 
 from __future__ import annotations
@@ -38,6 +42,7 @@ from collections.abc import Iterator
 from typing import Any
 
 from pglast import ast
+from pglast.enums.parsenodes import A_Expr_Kind
 from pglast.enums.primnodes import BoolExprType, NullTestType
 from pglast.stream import RawStream
 
@@ -55,8 +60,11 @@ _ONCE = ("EXPR_SUBLINK", "ARRAY_SUBLINK")
 _VOLATILE = NODE_VOLATILE | REPLICA_VOLATILE
 # pg_catalog's, and the loopback's stand-ins for the sequence functions (gridpg_lb_calls)
 _BUILTIN_SCHEMAS = (None, "pg_catalog", "gridpg_lb_calls")
-# Functions whose calls PostgreSQL's executor must make exactly as often as it does
+# Functions whose calls PostgreSQL's executor must make exactly as often as it does (cost
+# 1, so their conditions come before most others; a user's cost 100: after them)
 _SIDE_EFFECTS = frozenset({"nextval", "setval"})
+_COMPARISONS = frozenset({"=", "<>", "!=", "<", ">", "<=", ">="})
+AEXPR_OP = A_Expr_Kind.AEXPR_OP
 _OPEN = "CASE WHEN pg_catalog.statement_timestamp() IS NOT NULL THEN "
 _CLOSE = " END"
 
@@ -65,7 +73,7 @@ def rewrite(sql: str, user_volatile: frozenset[str] = frozenset()) -> str:
     """`sql` with the volatile sub-selects of its conditions kept lazy (module docstring;
     `user_volatile`: the user's VOLATILE functions by name, CatalogSnapshot's); `sql`
     itself when it has none, or does not parse (PostgreSQL's own error then)."""
-    sql = _conditions_in_order(sql, user_volatile)
+    sql = _conditions_in_order(sql)
     if sql.lower().count("select") < 2:
         return sql
     try:
@@ -106,11 +114,12 @@ def is_kept_local(node: dict[str, Any]) -> bool:
         and not call.get("args")
 
 
-def _conditions_in_order(sql: str, user_volatile: frozenset[str]) -> str:
-    """`sql` with the conditions of each WHERE that calls a function with a side effect per
-    row wrapped alike, kept on the catalog server in PostgreSQL's order (module docstring)."""
+def _conditions_in_order(sql: str) -> str:
+    """`sql` with the conditions of each SELECT's WHERE that calls a sequence function per
+    row wrapped alike, but the cheapest kind: kept on the catalog server in PostgreSQL's
+    order (module docstring)."""
     lowered = sql.lower()
-    if not any(name in lowered for name in _SIDE_EFFECTS | user_volatile):
+    if not any(name in lowered for name in _SIDE_EFFECTS):
         return sql
     try:
         sqlparse.parse_tree(sql)  # (PostgreSQL's syntax error, as PgError, before pglast's)
@@ -119,19 +128,35 @@ def _conditions_in_order(sql: str, user_volatile: frozenset[str]) -> str:
     stmt = sqlparse.parse_sql(sql)[0].stmt
     changed = False
     for node in list(sqlparse.ast_nodes(stmt, ast.Node)):
-        if not isinstance(node, (ast.SelectStmt, ast.UpdateStmt, ast.DeleteStmt)) or node.whereClause is None:
+        if not isinstance(node, ast.SelectStmt) or node.whereClause is None or node.lockingClause:
             continue
         where = node.whereClause
         conditions = list(where.args) if isinstance(where, ast.BoolExpr) and where.boolop == BoolExprType.AND_EXPR \
             else [where]
-        if len(conditions) > 1 and any(_side_effect_per_row(c, user_volatile) for c in conditions):
-            node.whereClause = ast.BoolExpr(boolop=BoolExprType.AND_EXPR, args=tuple(_kept(c) for c in conditions))
+        if len(conditions) > 1 and any(_side_effect_per_row(c) for c in conditions):
+            node.whereClause = ast.BoolExpr(boolop=BoolExprType.AND_EXPR, args=tuple(
+                c if _is_cheapest(c) else _kept(c) for c in conditions))
             changed = True
     return str(RawStream()(stmt)) if changed else sql
 
 
-def _side_effect_per_row(condition: ast.Node, user_volatile: frozenset[str]) -> bool:
-    """Whether a condition calls, outside its sub-selects, a function with a side effect."""
+def _is_cheapest(condition: ast.Node) -> bool:
+    """A condition PostgreSQL evaluates before any that calls a function: a column, a column
+    compared with a constant or another column by a built-in comparison, IS [NOT] NULL."""
+    def plain(node: Any) -> bool:
+        if isinstance(node, ast.TypeCast):
+            return isinstance(node.arg, ast.A_Const)
+        return isinstance(node, (ast.ColumnRef, ast.A_Const))
+
+    if isinstance(condition, (ast.NullTest, ast.BooleanTest)):
+        return isinstance(condition.arg, ast.ColumnRef)
+    if isinstance(condition, ast.A_Expr) and condition.kind == AEXPR_OP and len(condition.name) == 1:
+        return condition.name[0].sval in _COMPARISONS and plain(condition.lexpr) and plain(condition.rexpr)
+    return isinstance(condition, ast.ColumnRef)
+
+
+def _side_effect_per_row(condition: ast.Node) -> bool:
+    """Whether a condition calls a sequence function outside its sub-selects."""
     stack: list[Any] = [condition]
     while stack:
         node = stack.pop()
@@ -143,8 +168,7 @@ def _side_effect_per_row(condition: ast.Node, user_volatile: frozenset[str]) -> 
             if isinstance(node, ast.FuncCall):
                 names = [n.sval.lower() for n in node.funcname if isinstance(n, ast.String)]
                 schema = names[0] if len(names) > 1 else None
-                if names and ((schema in _BUILTIN_SCHEMAS and names[-1] in _SIDE_EFFECTS)
-                              or (schema != "pg_catalog" and names[-1] in user_volatile)):
+                if names and schema in _BUILTIN_SCHEMAS and names[-1] in _SIDE_EFFECTS:
                     return True
             stack.extend(getattr(node, attr) for attr in node)
     return False
