@@ -246,6 +246,7 @@ async def _run_call(dispatcher: Dispatcher, request: ExecRequest, sql: str,
                       hint="Commit the schema change first.")
     await ensure_shadows_for(runner, tables)
     await runner.sync_pending()
+    changing = await coord.routine_guard.side_effect_names(dispatcher, sql) if tables else frozenset()
     if may_end_transactions(runner, sql) and not guarded:
         # (code running dynamic SQL is watched per catalog transaction: not split by COMMIT)
         await _run_committing_call(dispatcher, request, sql, before)
@@ -257,9 +258,10 @@ async def _run_call(dispatcher: Dispatcher, request: ExecRequest, sql: str,
         after_call = ""
         if before is not None:  # (before arming: the twins' DDL is gridpg's own, not the code's)
             sql, after_call = await before(conn, sql)
-        if tables:  # its conditions' volatile sub-selects computed when a row needs them,
-            # not before the shadows' scans (postgres_fdw's parameters: planner/lazy_initplans.py)
-            sql = lazy_initplans.rewrite(sql, runner.snapshot().volatile_functions)
+        if tables:  # its conditions' sub-selects with side effects computed when a row needs
+            # them, not before the shadows' scans (postgres_fdw's parameters: planner/
+            # lazy_initplans.py); the routine check read the same text (RoutineGuard.before)
+            sql = lazy_initplans.rewrite(sql, changing)
         rows = await conn.query(
             "SELECT o, pg_catalog.set_config('search_path', gridpg.loopback_path(), true), "
             f"pg_catalog.set_config('postgres_fdw.application_name', {quote_literal(tag)}, true) "

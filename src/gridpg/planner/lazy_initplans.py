@@ -10,13 +10,13 @@ parameter before it opens its remote cursor, rows or not: `SELECT * FROM empty W
 was one higher than PostgreSQL's, silently.
 
 `rewrite` wraps each such sub-select of a condition (WHERE, HAVING, JOIN ... ON, MERGE's
-ON) that calls a volatile function (a sequence's nextval/setval, random(), ..., or one of
-the user's VOLATILE functions, by name) as `CASE WHEN pg_catalog.statement_timestamp() IS
+ON) that calls a volatile built-in (a sequence's nextval/setval, random(), ...) or a
+routine of the user's with side effects (by name: executor/routines.side_effect_names) as `CASE WHEN pg_catalog.statement_timestamp() IS
 NOT NULL THEN (SELECT ...) END`: the same value and type, but a stable function that the
 planner does not fold and postgres_fdw does not ship, so the condition stays on the
 catalog server, evaluated row by row as PostgreSQL's executor does, the sub-select when
 first needed. A sub-select without such a call is left to be shipped: its value is the
-same whenever it is computed, and the remote side then filters (by an index) instead of
+same whenever it is computed (a VOLATILE function that only reads included), and the remote side then filters (by an index) instead of
 sending every row through the loopback; computed first, it may raise an error of
 evaluation (22012) where PostgreSQL would not reach it: loud, left (docs/architecture.md,
 h-silent28). A sub-select that is a select list's item without a name is never wrapped
@@ -69,9 +69,9 @@ _OPEN = "CASE WHEN pg_catalog.statement_timestamp() IS NOT NULL THEN "
 _CLOSE = " END"
 
 
-def rewrite(sql: str, user_volatile: frozenset[str] = frozenset()) -> str:
+def rewrite(sql: str, side_effects: frozenset[str] = frozenset()) -> str:
     """`sql` with the volatile sub-selects of its conditions kept lazy (module docstring;
-    `user_volatile`: the user's VOLATILE functions by name, CatalogSnapshot's); `sql`
+    `side_effects`: the user's routines with side effects, by lower-case name); `sql`
     itself when it has none, or does not parse (PostgreSQL's own error then)."""
     sql = _conditions_in_order(sql)
     if sql.lower().count("select") < 2:
@@ -81,7 +81,7 @@ def rewrite(sql: str, user_volatile: frozenset[str] = frozenset()) -> str:
     except PgError:
         return sql
     starts = sorted({link["location"] for link in _condition_sublinks(tree, False)
-                     if _calls_volatile(link.get("subselect"), user_volatile)})
+                     if _calls_volatile(link.get("subselect"), side_effects)})
     if not starts:
         return sql
     toks = sqlparse.tokens(sql)
@@ -203,8 +203,8 @@ def _condition_sublinks(node: Any, in_condition: bool) -> Iterator[dict[str, Any
             yield from _condition_sublinks(value, in_condition or key in _CONDITIONS)
 
 
-def _calls_volatile(tree: Any, user_volatile: frozenset[str]) -> bool:
-    """Whether `tree` calls a volatile built-in or one of the user's VOLATILE functions."""
+def _calls_volatile(tree: Any, side_effects: frozenset[str]) -> bool:
+    """Whether `tree` calls a volatile built-in or a routine of `side_effects`."""
     for node in analyze._walk(tree):
         if isinstance(node, dict) and "FuncCall" in node:
             names = [n["String"]["sval"].lower() for n in node["FuncCall"].get("funcname", []) if "String" in n]
@@ -212,6 +212,6 @@ def _calls_volatile(tree: Any, user_volatile: frozenset[str]) -> bool:
                 continue
             schema = names[0] if len(names) > 1 else None
             if (schema in _BUILTIN_SCHEMAS and names[-1] in _VOLATILE) \
-                    or (schema != "pg_catalog" and names[-1] in user_volatile):
+                    or (schema != "pg_catalog" and names[-1] in side_effects):
                 return True
     return False

@@ -99,3 +99,7 @@ ROLLBACK;
 SELECT k FROM w28 WHERE md5(k::text) = 'x' AND bump28() > 0;
 SELECT k FROM w28 WHERE k < 3 AND bump28() > 0 ORDER BY k;
 SELECT count(*) FROM log28;
+-- a VOLATILE function that only reads: its sub-select still runs first (the same value)
+CREATE FUNCTION cnt28() RETURNS bigint LANGUAGE sql AS $$ SELECT count(*) FROM w28 $$;
+SELECT k FROM w28 WHERE k < (SELECT cnt28()) ORDER BY k;
+SELECT * FROM none28 WHERE a = (SELECT cnt28());
