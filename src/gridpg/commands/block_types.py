@@ -12,6 +12,12 @@ the block's own connection there (uncommitted, visible to it alone), matched by 
 and name with the block's catalog connection, and added to the node's map. The OIDs are
 the block's own: no other transaction's rows carry them, and if the block rolls back
 they name nothing anywhere; the next epoch's reload rebuilds the map.
+
+Relations likewise (`map_block_relations`, h-silent28): a RowDescription relayed from a
+datanode names a column's table by the node's OID (a shard's), which the node's column
+map turns into the catalog server's; a table created in the open block was in no map, so
+psycopg's `pgresult.ftable()` (pgjdbc's getTableName) read 0 for its columns until the
+block committed, where PostgreSQL gives the table's OID.
 """
 
 from __future__ import annotations
@@ -61,3 +67,29 @@ async def map_block_types(coord: Coordinator, txn: DistributedTransaction) -> No
             if mapped is not None and mapped != oid:
                 type_map[oid] = mapped
                 txn.block_types.setdefault(node, {})[oid] = mapped
+
+
+async def map_block_relations(coord: Coordinator, txn: DistributedTransaction) -> None:
+    """Add the relations this block created or changed on its datanodes (a table's shards
+    by their parent) to those nodes' column maps, as the catalog server names them in the
+    block (module docstring)."""
+    catalog = txn.participants.get(coord.catalog_node)
+    if catalog is None:
+        return
+    for node, part in list(txn.participants.items()):
+        if node not in coord.datanode_addresses:
+            continue
+        await txn.pools.ensure_maps(node)  # (read first: a later read would drop what is added)
+        try:
+            xid = (await part.conn.query("SELECT (pg_catalog.txid_current() % 4294967296)::text"))[0][0]
+            groups = await part.conn.query(relation_oids.node_relation_groups_sql(int(str(xid))))
+            if not groups:
+                continue
+            names = ", ".join(f"({quote_literal(str(s))}, {quote_literal(str(n))})" for _, s, n, _ in groups)
+            found = await catalog.conn.query(
+                f"{relation_oids.RELATION_COLUMNS_SQL}\n  AND (n.nspname, c.relname) IN (VALUES {names})")
+        except PgError:
+            return  # (the maps stay as they were: the block's next statement reports its state)
+        mapped = relation_oids.build_grouped_column_map(relation_oids.catalog_columns(found), groups)
+        txn.pools.column_maps.setdefault(node, {}).update(mapped)
+        txn.block_relations.setdefault(node, {}).update(mapped)

@@ -570,6 +570,8 @@ class DdlRunner:
             await self.runner.load_private_snapshot()
             if tag.startswith("CREATE"):  # (a type, a table's row type: described by the nodes)
                 await block_types.map_block_types(self.coord, txn)
+            if tag.startswith(("CREATE TABLE", "ALTER TABLE", "SELECT")):  # (its columns; SELECT INTO)
+                await block_types.map_block_relations(self.coord, txn)
         self.dispatcher.session.send(codec.build_command_complete(tag))
 
     async def _leaves_catalog_as_is(self) -> bool:

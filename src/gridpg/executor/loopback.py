@@ -34,6 +34,7 @@ from typing import TYPE_CHECKING
 from gridpg.catalog import store
 from gridpg.errors import FEATURE_NOT_SUPPORTED, PgError
 from gridpg.executor.code_ddl import CODE_DDL_SQL
+from gridpg.planner import lazy_initplans
 from gridpg.sql import shadow_only
 from gridpg.sql.quote import quote_ident, quote_literal
 
@@ -245,6 +246,7 @@ async def _run_call(dispatcher: Dispatcher, request: ExecRequest, sql: str,
                       hint="Commit the schema change first.")
     await ensure_shadows_for(runner, tables)
     await runner.sync_pending()
+    changing = await coord.routine_guard.side_effect_names(dispatcher, sql) if tables else frozenset()
     if may_end_transactions(runner, sql) and not guarded:
         # (code running dynamic SQL is watched per catalog transaction: not split by COMMIT)
         await _run_committing_call(dispatcher, request, sql, before)
@@ -256,6 +258,10 @@ async def _run_call(dispatcher: Dispatcher, request: ExecRequest, sql: str,
         after_call = ""
         if before is not None:  # (before arming: the twins' DDL is gridpg's own, not the code's)
             sql, after_call = await before(conn, sql)
+        if tables:  # its conditions' sub-selects with side effects computed when a row needs
+            # them, not before the shadows' scans (postgres_fdw's parameters: planner/
+            # lazy_initplans.py); the routine check read the same text (RoutineGuard.before)
+            sql = lazy_initplans.rewrite(sql, changing)
         rows = await conn.query(
             "SELECT o, pg_catalog.set_config('search_path', gridpg.loopback_path(), true), "
             f"pg_catalog.set_config('postgres_fdw.application_name', {quote_literal(tag)}, true) "
@@ -771,6 +777,9 @@ END $$"""
 # connection): the answer is 'local', pg_catalog's function makes the call here, and the
 # value is noted for the caller's currval()/lastval(). Errors keep PostgreSQL's SQLSTATE and
 # message (a bad sequence and out-of-range setval values raise in pg_catalog's function).
+# COST 1, as pg_catalog's: the catalog server orders a WHERE's conditions by cost as
+# PostgreSQL does (planner/lazy_initplans.py), so a nextval() condition comes where
+# PostgreSQL puts it, not last as a plpgsql function's default cost of 100 put it.
 SEQUENCE_CALLS = f"""
 DO $gridpg$ BEGIN
   IF to_regclass('gridpg.loopback_sequence_call') IS NULL THEN
@@ -810,7 +819,7 @@ BEGIN
     RAISE EXCEPTION 'permission denied for sequence %', bare USING ERRCODE = '42501';
   END IF;
 END $$;
-CREATE OR REPLACE FUNCTION {CALLS_SCHEMA}.nextval(seq regclass) RETURNS bigint LANGUAGE plpgsql AS $$
+CREATE OR REPLACE FUNCTION {CALLS_SCHEMA}.nextval(seq regclass) RETURNS bigint LANGUAGE plpgsql COST 1 AS $$
 DECLARE name text := gridpg.loopback_sequence_name(seq, ARRAY['USAGE', 'UPDATE']); v bigint; answer text;
 BEGIN
   IF name IS NULL THEN
@@ -823,7 +832,7 @@ BEGIN
   END IF;
   RETURN v;
 END $$;
-CREATE OR REPLACE FUNCTION {CALLS_SCHEMA}.currval(seq regclass) RETURNS bigint LANGUAGE plpgsql AS $$
+CREATE OR REPLACE FUNCTION {CALLS_SCHEMA}.currval(seq regclass) RETURNS bigint LANGUAGE plpgsql COST 1 AS $$
 DECLARE name text := gridpg.loopback_sequence_name(seq, ARRAY['USAGE', 'SELECT']); v bigint; answer text;
 BEGIN
   IF name IS NULL THEN
@@ -840,7 +849,7 @@ BEGIN
   RETURN v;
 END $$;
 CREATE OR REPLACE FUNCTION {CALLS_SCHEMA}.setval(seq regclass, value bigint, called boolean) RETURNS bigint
-LANGUAGE plpgsql AS $$
+LANGUAGE plpgsql COST 1 AS $$
 DECLARE name text := gridpg.loopback_sequence_name(seq, ARRAY['UPDATE']);
 BEGIN
   IF name IS NULL OR NOT EXISTS (SELECT 1 FROM pg_catalog.pg_sequence s WHERE s.seqrelid = seq
@@ -856,8 +865,8 @@ BEGIN
   RETURN value;
 END $$;
 CREATE OR REPLACE FUNCTION {CALLS_SCHEMA}.setval(seq regclass, value bigint) RETURNS bigint
-LANGUAGE sql AS $$ SELECT {CALLS_SCHEMA}.setval(seq, value, true) $$;
-CREATE OR REPLACE FUNCTION {CALLS_SCHEMA}.lastval() RETURNS bigint LANGUAGE plpgsql AS $$
+LANGUAGE sql COST 1 AS $$ SELECT {CALLS_SCHEMA}.setval(seq, value, true) $$;
+CREATE OR REPLACE FUNCTION {CALLS_SCHEMA}.lastval() RETURNS bigint LANGUAGE plpgsql COST 1 AS $$
 DECLARE v bigint; answer text; seq regclass;
 BEGIN
   SELECT a.value, a.answer INTO v, answer FROM gridpg.loopback_sequence_ask('lastval', '', '') a;

@@ -240,12 +240,14 @@ async def _exchange_or_finish(dispatcher: Dispatcher, request: ExecRequest, plan
             await subplans.run_recursive(dispatcher, request, recursive, lazy=True)
             return
         except subplans.SubplanValueFailed as failed:
-            # a sub-select's value failed where PostgreSQL may never have needed it: outside
-            # a block the statement's transaction is gone with the error and it runs again
-            # by an exchange or the coordinator finish, where PostgreSQL evaluates the
-            # sub-select when (and if) a row needs it; inside a block the nodes' transaction
-            # has failed, and the error stands (docs/architecture.md, h-corpus27)
-            if dispatcher.runner.txn.in_block:
+            # a sub-select's value failed where PostgreSQL may never have needed it: the
+            # statement's transaction is gone with the error (outside a block), or the
+            # block's nodes are rolled back to the savepoint taken before the subplans
+            # (inside one), and it runs again by an exchange or the coordinator finish,
+            # where PostgreSQL evaluates the sub-select when (and if) a row needs it
+            # (docs/architecture.md, h-corpus27, h-silent28); in a loopback session, which
+            # takes no savepoint, the nodes' transaction has failed and the error stands
+            if dispatcher.runner.txn.in_block and getattr(dispatcher.runner, "is_loopback", False):
                 raise failed.error from None
     staged = await exchange.plan_exchange(dispatcher, request, request.sql)
     if isinstance(staged, exchange.StagedPlan):
@@ -2224,7 +2226,7 @@ async def _explain_finish(dispatcher: Dispatcher, request: ExecRequest, plan: Di
         try:
             return await _explain_recursive(dispatcher, request, recursive), None, []
         except subplans.SubplanValueFailed as failed:  # as _exchange_or_finish runs it
-            if dispatcher.runner.txn.in_block:
+            if dispatcher.runner.txn.in_block and getattr(dispatcher.runner, "is_loopback", False):
                 raise failed.error from None
     staged = await exchange.plan_exchange(dispatcher, request, request.sql)
     if isinstance(staged, exchange.StagedPlan):

@@ -16,6 +16,8 @@ gets its own registry per private catalog view (its routines may differ from the
 
 from __future__ import annotations
 
+import contextlib
+
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
@@ -26,7 +28,7 @@ from gridpg.datanode.connection import BackendConnection
 from gridpg.errors import FEATURE_NOT_SUPPORTED, PgError
 from gridpg.executor import advisory, delegation, view_instead
 from gridpg.executor import triggers as firing_mod
-from gridpg.planner import analyze, call_shape, replicas, tempnames
+from gridpg.planner import analyze, call_shape, lazy_initplans, replicas, tempnames
 from gridpg.planner import delegation as delegation_shape
 from gridpg.planner import routines as body
 from gridpg.planner.delegation import Delegation
@@ -769,6 +771,8 @@ class _Registry:
     defaults: dict[str, dict[str, set[int]]] = field(default_factory=dict)  # rel -> col -> oids
     access: dict[int, tuple[body.Routine, body.Access]] = field(default_factory=dict)
     verdicts: dict[tuple[str, tuple[str, ...], str | None], Any] = field(default_factory=dict)
+    # side_effect_names's answer, with how many routines `access` held when it was made
+    side_effects: tuple[int, frozenset[str]] = (-1, frozenset())
     # what `code_effects` found per (statement, search path)
     effects: dict[tuple[str, tuple[str, ...]], CodeEffects] = field(default_factory=dict)
     table_triggers: dict[tuple[str, str], firing_mod.TableTriggers | None] = field(default_factory=dict)
@@ -923,9 +927,18 @@ class RoutineGuard:
         try:
             group = await self.check(dispatcher, request.sql, search_path)
         except _SublinkRefusal:
-            if await _sublinks_first(dispatcher, request, registry):
-                return True
-            raise
+            # a condition's sub-select calling code with side effects: kept on the catalog
+            # server, computed when a row needs it, as PostgreSQL calls it (the loopback
+            # runs the same text: `_run_call`); else (or when still refused) run first
+            lazy = lazy_initplans.rewrite(request.sql, side_effect_names(registry))
+            group = None
+            if lazy != request.sql:
+                with contextlib.suppress(_SublinkRefusal):
+                    group = await self.check(dispatcher, lazy, search_path)
+            if group is None:
+                if await _sublinks_first(dispatcher, request, registry):
+                    return True
+                raise
         if group is None:
             return False
         if isinstance(group, LoopbackCall):
@@ -1024,6 +1037,13 @@ class RoutineGuard:
         snapshot = dispatcher.runner.snapshot()
         registry = await self._registry_for(dispatcher, snapshot, _sees_own_catalog(dispatcher))
         return registry.names_routines(sql.lower())
+
+    async def side_effect_names(self, dispatcher: Dispatcher, sql: str) -> frozenset[str]:
+        """`side_effect_names` of the registry the statement is checked with (its routines
+        read by that check), when the statement names any user routine."""
+        snapshot = dispatcher.runner.snapshot()
+        registry = await self._registry_for(dispatcher, snapshot, _sees_own_catalog(dispatcher))
+        return side_effect_names(registry) if registry.names_routines(sql.lower()) else frozenset()
 
     async def may_draw_from_sequences(self, dispatcher: Dispatcher, sql: str) -> bool:
         """Whether code the statement calls may call a sequence function (or runs dynamic SQL,
@@ -2862,6 +2882,39 @@ def _fdw_parameter_blocker(access: body.Access, what: str, path: tuple[str, ...]
                         hint="Take the value into a variable first (SELECT ... INTO v) and use the "
                              "variable in the statement.")
     return None
+
+
+def side_effect_names(registry: _Registry) -> frozenset[str]:
+    """The names of the user's routines read so far whose calls change something: they
+    write tables, run DDL or dynamic SQL, change settings, draw from sequences, or call
+    such a routine (by name). PostgreSQL calls one only when a row needs its value
+    (planner/lazy_initplans.py); calling it first, or once more, is seen."""
+    if registry.side_effects[0] == len(registry.access):
+        return registry.side_effects[1]
+    changing: set[str] = set()
+    calls: dict[str, set[str]] = {}
+    for routine, access in registry.access.values():
+        name = routine.name.lower()
+        if _changes_something(access):
+            changing.add(name)
+        calls.setdefault(name, set()).update(n.lower() for _, n in access.all_calls())
+    grew = True
+    while grew:
+        grew = False
+        for name, called in calls.items():
+            if name not in changing and called & changing:
+                changing.add(name)
+                grew = True
+    registry.side_effects = (len(registry.access), frozenset(changing))
+    return registry.side_effects[1]
+
+
+def _changes_something(access: body.Access) -> bool:
+    if access.writes or access.dynamic is not None or access.utility or access.settings:
+        return True
+    if any(name.lower() in ("nextval", "setval") for _, name in access.calls):
+        return True
+    return any(_changes_something(inner) for inner in access.nested)
 
 
 class _SublinkRefusal(PgError):

@@ -46,6 +46,7 @@ from gridpg.sql.quote import quote_ident, quote_literal
 
 if TYPE_CHECKING:
     from gridpg.executor.dispatch import Dispatcher, ExecRequest
+    from gridpg.txn.transaction import DistributedTransaction
 
 COPY_CHUNK = 1 << 20
 T = TypeVar("T")
@@ -175,41 +176,92 @@ async def with_subplans(dispatcher: Dispatcher, request: ExecRequest, plan: Recu
     """Run the subplans inside the statement's transaction, then `then(statement text with
     their results in place)` while their scratch tables exist; drop those afterwards.
     `lazy`: a scalar subplan's error of evaluation is raised as SubplanValueFailed, for a
-    caller that can run the statement another way."""
-    from gridpg.executor.multi import inline_params
-    from gridpg.executor.run import scratch_name
-
+    caller that can run the statement another way (inside the client's block, the
+    subplans run under a savepoint that such an error is rolled back to: `_lazy_savepoint`)."""
     runner = dispatcher.runner
     saved = runner.private_snapshot
     names: dict[str, str] = {}
     made: list[str] = []
     async with runner.statement_transaction():
         try:
-            for sub in plan.split.subplans:
-                sql = await inline_params(dispatcher, request, bind_markers(sub.sql, names))
-                started = time.perf_counter()
-                if sub.kind in ("value", "list"):
-                    try:
-                        names[sub.marker] = await (_value if sub.kind == "value" else _list)(
-                            dispatcher, sql, plan.groups)
-                    except PgError as exc:
-                        if lazy and sub.kind == "value" and exc.sqlstate[:2] in _EVALUATION_CLASSES:
-                            raise SubplanValueFailed(exc) from exc
-                        raise
-                    record_stage(f"subplan ({sub.origin}) -> {names[sub.marker]}", "coordinator", "statement text",
-                                 1, 0, started)
-                    continue
-                name = scratch_name(dispatcher, "cte")
-                count = await _fill_scratch(dispatcher, sql, name, plan.groups, sub.columns, made)
-                record_stage(f"subplan ({sub.origin}) rows into {SCRATCH_SCHEMA}.{name}", "coordinator",
-                             ", ".join(plan.groups), count, 0, started)
-                names[sub.marker] = name
-                runner.private_snapshot = with_scratch(runner.snapshot(), [name], plan.groups)
+            savepoint = lazy and await _lazy_savepoint(dispatcher, plan)
+            try:
+                await _run_subplans(dispatcher, request, plan, names, made, lazy)
+            except SubplanValueFailed:
+                if savepoint:  # the block's nodes as before the subplans, the block going on
+                    await runner.txn.rollback_to(_LAZY_SAVEPOINT)
+                    await runner.txn.release(_LAZY_SAVEPOINT)
+                raise
+            except BaseException:
+                if savepoint:  # the block has failed with the error: the nodes drop the savepoint
+                    _forget_savepoint(runner.txn)  # with it when the client rolls back
+                raise
+            if savepoint:
+                await runner.txn.release(_LAZY_SAVEPOINT)
             result = await then(bind_markers(plan.split.sql, names))
             await _drop(dispatcher, made, plan.groups)
             return result
         finally:
             runner.private_snapshot = saved
+
+
+_LAZY_SAVEPOINT = "gridpg_lazy_subplans"
+
+
+async def _lazy_savepoint(dispatcher: Dispatcher, plan: Recursive) -> bool:
+    """Take a savepoint before the subplans when a scalar one among them may fail where
+    PostgreSQL would not evaluate it (SubplanValueFailed) inside the client's block:
+    rolled back to, the nodes' transaction goes on and the statement runs another way, as
+    outside a block; the block's earlier writes stay. Only then: other statements, and
+    every statement outside a block (rolled back whole), pay no round trip for it. Not in
+    a loopback session (the catalog server's connection is busy running the caller's code:
+    the error stands there)."""
+    runner = dispatcher.runner
+    if not runner.txn.in_block or getattr(runner, "is_loopback", False) \
+            or not any(sub.kind == "value" for sub in plan.split.subplans):
+        return False
+    await runner.sync_pending()  # (as before a client's SAVEPOINT: a node owing a Sync settles it)
+    await runner.txn.savepoint(_LAZY_SAVEPOINT)
+    return True
+
+
+def _forget_savepoint(txn: DistributedTransaction) -> None:
+    """Our savepoint out of the block's list, with nothing sent: the failed block's nodes
+    accept only ROLLBACK (TO an earlier savepoint), and either drops it there too."""
+    for index in range(len(txn.savepoints) - 1, -1, -1):
+        if txn.savepoints[index].name == _LAZY_SAVEPOINT:
+            del txn.savepoints[index]
+            return
+
+
+async def _run_subplans(dispatcher: Dispatcher, request: ExecRequest, plan: Recursive,
+                        names: dict[str, str], made: list[str], lazy: bool) -> None:
+    """Each subplan in order: a value or list into `names` (its literal), rows into a
+    scratch table (its name into `names` and `made`, known to the runner's snapshot)."""
+    from gridpg.executor.multi import inline_params
+    from gridpg.executor.run import scratch_name
+
+    runner = dispatcher.runner
+    for sub in plan.split.subplans:
+        sql = await inline_params(dispatcher, request, bind_markers(sub.sql, names))
+        started = time.perf_counter()
+        if sub.kind in ("value", "list"):
+            try:
+                names[sub.marker] = await (_value if sub.kind == "value" else _list)(
+                    dispatcher, sql, plan.groups)
+            except PgError as exc:
+                if lazy and sub.kind == "value" and exc.sqlstate[:2] in _EVALUATION_CLASSES:
+                    raise SubplanValueFailed(exc) from exc
+                raise
+            record_stage(f"subplan ({sub.origin}) -> {names[sub.marker]}", "coordinator", "statement text",
+                         1, 0, started)
+            continue
+        name = scratch_name(dispatcher, "cte")
+        count = await _fill_scratch(dispatcher, sql, name, plan.groups, sub.columns, made)
+        record_stage(f"subplan ({sub.origin}) rows into {SCRATCH_SCHEMA}.{name}", "coordinator",
+                     ", ".join(plan.groups), count, 0, started)
+        names[sub.marker] = name
+        runner.private_snapshot = with_scratch(runner.snapshot(), [name], plan.groups)
 
 
 def bind_markers(text: str, names: Mapping[str, str]) -> str:

@@ -21,7 +21,7 @@ from typing import Any
 
 from gridpg.catalog.model import DistTable
 from gridpg.errors import FEATURE_NOT_SUPPORTED, PgError
-from gridpg.planner import analyze, sizes
+from gridpg.planner import analyze, lazy_initplans, sizes
 from gridpg.planner.calls import SEQUENCE_FUNCTIONS
 from gridpg.sql import parse as sqlparse
 from gridpg.sql import plpgsql, plpgsql_upsert
@@ -671,6 +671,9 @@ def _shipped_calls(node: Any, shipped: bool, calls: set[tuple[str | None, str]],
             _shipped_calls(item, shipped, calls, outer)
         return
     if not isinstance(node, dict):
+        return
+    if shipped and lazy_initplans.is_kept_local(node):  # (computed on the catalog server)
+        _shipped_calls(node["CaseExpr"], False, calls, outer)
         return
     sublink = node.get("SubLink")
     if isinstance(sublink, dict):

@@ -27,6 +27,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 
 from gridpg import metrics
+from gridpg.catalog.relation_oids import ColumnMap
 from gridpg.datanode.connection import BackendConnection, NodeAddress
 from gridpg.datanode.pool import NodePool, PoolSet
 from gridpg.errors import (
@@ -526,6 +527,9 @@ class DistributedTransaction:
         # (commands/block_types.py): put back into a node's map whenever it is read again
         # before the block ends.
         self.block_types: dict[str, dict[int, int]] = {}
+        # Likewise the node's relations this block created, by the catalog server's OIDs
+        # and column numbers (commands/block_types.map_block_relations)
+        self.block_relations: dict[str, ColumnMap] = {}
         self.gxid: int | None = None  # taken when the first remote block opens
         self.last_gxid: int | None = None  # the previous transaction's, for late errors
         # What the session asks of snapshots (txn/snapshot.py); None: no fence (tests).
@@ -758,6 +762,8 @@ class DistributedTransaction:
             # (a read of the node's maps since, this session's or another's, refilled them
             # without this block's types)
             self.pools.type_maps.setdefault(node, {}).update(self.block_types[node])
+        if node in self.block_relations:
+            self.pools.column_maps.setdefault(node, {}).update(self.block_relations[node])
         part = self.participants.get(node)
         if part is not None and part.conn.is_closed and not self.in_block:
             # lost outside a transaction block: nothing of this session is on it any more
@@ -1753,6 +1759,7 @@ class DistributedTransaction:
         self._writes = 0
         self.temp_touched.clear()
         self.block_types.clear()
+        self.block_relations.clear()
         if self.gxid is not None:
             self.last_gxid, self.gxid = self.gxid, None
         self.state = TxnState.IDLE
