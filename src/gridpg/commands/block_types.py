@@ -22,6 +22,7 @@ block committed, where PostgreSQL gives the table's OID.
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
 from typing import TYPE_CHECKING
 
 from gridpg.catalog import relation_oids
@@ -30,7 +31,7 @@ from gridpg.sql.quote import quote_literal
 
 if TYPE_CHECKING:
     from gridpg.frontend.coordinator import Coordinator
-    from gridpg.txn.transaction import DistributedTransaction
+    from gridpg.txn.transaction import DistributedTransaction, Participant
 
 # Types whose row was written by this transaction or a later one (a subtransaction's xid
 # is above its top transaction's): the types the nodes' maps hold, of this block.
@@ -38,15 +39,21 @@ _BLOCK_TYPES_SQL = relation_oids.TYPE_OIDS_SQL + """
   AND t.xmin::text::int8 >= pg_catalog.txid_current() % 4294967296"""
 
 
+async def _datanodes_of(coord: Coordinator, txn: DistributedTransaction) -> AsyncIterator[tuple[str, Participant]]:
+    """The block's datanode participants (node, participant), each node's maps read first
+    (a later read would drop what is added to them)."""
+    for node, part in list(txn.participants.items()):
+        if node in coord.datanode_addresses:
+            await txn.pools.ensure_maps(node)
+            yield node, part
+
+
 async def map_block_types(coord: Coordinator, txn: DistributedTransaction) -> None:
     """Add the types this block created on its datanodes to those nodes' type maps."""
     catalog = txn.participants.get(coord.catalog_node)
     if catalog is None:
         return
-    for node, part in list(txn.participants.items()):
-        if node not in coord.datanode_addresses:
-            continue
-        await txn.pools.ensure_maps(node)  # (read first: a later read would drop what is added)
+    async for node, part in _datanodes_of(coord, txn):
         type_map = part.conn.type_map
         try:
             rows = await part.conn.query(_BLOCK_TYPES_SQL)
@@ -76,10 +83,7 @@ async def map_block_relations(coord: Coordinator, txn: DistributedTransaction) -
     catalog = txn.participants.get(coord.catalog_node)
     if catalog is None:
         return
-    for node, part in list(txn.participants.items()):
-        if node not in coord.datanode_addresses:
-            continue
-        await txn.pools.ensure_maps(node)  # (read first: a later read would drop what is added)
+    async for node, part in _datanodes_of(coord, txn):
         try:
             xid = (await part.conn.query("SELECT (pg_catalog.txid_current() % 4294967296)::text"))[0][0]
             groups = await part.conn.query(relation_oids.node_relation_groups_sql(int(str(xid))))
