@@ -68,11 +68,6 @@ async def sequence_defaults(dispatcher: Dispatcher, sql: str
                           f'"{column.name}" to its default, which calls a sequence function the datanodes '
                           "would answer from their own copy of the sequence",
                           hint=f'give "{column.name}" a value in the INSERT action')
-    if target.method == "hash" and any(c.name == target.column for c in out):
-        raise PgError(FEATURE_NOT_SUPPORTED, "gridpg cannot run a MERGE whose INSERT takes the value of "
-                      f'distribution column "{target.column}" from its sequence (OVERRIDING USER VALUE or '
-                      "DEFAULT): the row would belong on another node than the source row that inserts it",
-                      hint=f'give "{target.column}" the source value the ON condition equates it with')
     return target, out, names
 
 
@@ -101,11 +96,12 @@ async def ensure_view_insert_defaults(dispatcher: Dispatcher, sql: str, plan: An
 
 
 def with_sequence_values(sql: str, alias: str | None, columns: Sequence[TableColumn],
-                         names: Sequence[str], source_columns: Sequence[str]) -> str:
+                         names: Sequence[str], source_columns: Sequence[str] | None) -> str:
     """The MERGE `sql` (its source already the stage) with each INSERT action giving the
     sequence-filled `columns` the staged values `<alias>.gp_seq_<n>`; `names`: the target's
     columns, in order, for an INSERT without a column list; `source_columns`: the
-    source's own columns, for a RETURNING of `<alias>.*`."""
+    source's own columns, for a RETURNING of `<alias>.*` (None: RETURNING left as it is,
+    for the statement planned before the source is staged)."""
     if alias is None:
         raise PgError(FEATURE_NOT_SUPPORTED, "gridpg cannot run a MERGE whose INSERT leaves a serial or "
                       "identity column to its default with a source subquery that has no alias",
@@ -130,7 +126,7 @@ def with_sequence_values(sql: str, alias: str | None, columns: Sequence[TableCol
         clause.values = tuple(values)
         if always:
             clause.override = OverridingKind.OVERRIDING_SYSTEM_VALUE
-    if stmt.returningClause is not None and stmt.returningClause.exprs:
+    if source_columns is not None and stmt.returningClause is not None and stmt.returningClause.exprs:
         relation = stmt.relation
         target = str(relation.alias.aliasname) if relation.alias is not None else str(relation.relname)
         stmt.returningClause.exprs = tuple(_returning_without_stage(stmt.returningClause.exprs, alias,

@@ -43,6 +43,10 @@ async def run(dispatcher: Dispatcher, request: ExecRequest, plan: MergeStagedPla
 
     target = plan.target
     assert target is not None
+    if plan.defaulted_key:  # (not a sequence's default: run._merge_filling_sequences named none)
+        from gridpg.planner.merge_staged import defaulted_key_refused
+
+        raise defaulted_key_refused(target.column or "")
     if is_read_only(dispatcher):
         raise PgError("25006", "cannot execute MERGE in a read-only transaction")
     if plan.through_view is not None:

@@ -339,8 +339,9 @@ async def _merge_filling_sequences(dispatcher: Dispatcher, request: ExecRequest,
     """A MERGE whose INSERT leaves serial or identity columns to their defaults, staged
     with their values from the GTM whatever its plan (executor/merge_defaults.py); any
     other plan as it is."""
-    from gridpg.executor.merge_defaults import ensure_view_insert_defaults, sequence_defaults
-    from gridpg.planner.merge_staged import staged_merge
+    from gridpg.executor.merge_defaults import ensure_view_insert_defaults, sequence_defaults, with_sequence_values
+    from gridpg.planner.merge_staged import source_alias, staged_merge
+    from gridpg.sql.parse import parse_sql
 
     if isinstance(plan, plans.MergeStagedPlan) and plan.through_view is not None:
         await ensure_view_insert_defaults(dispatcher, request.sql, plan)
@@ -352,7 +353,15 @@ async def _merge_filling_sequences(dispatcher: Dispatcher, request: ExecRequest,
     plan, sql = await _merge_with_insert_columns(dispatcher, plan, sql, target)
     if not filled:
         return plan
-    staged = plan if isinstance(plan, plans.MergeStagedPlan) else staged_merge(sql, target)
+    if target.method == "hash" and any(c.name == target.column for c in filled):
+        # The distribution column from its sequence: each source row's value is drawn from
+        # the GTM and named in the INSERT, so that the staged plan moves each inserted row
+        # to the node of its value (executor/merge_moves.py), as any other value it is given
+        stmt = parse_sql(sql)[0].stmt
+        sql = with_sequence_values(sql, source_alias(stmt.sourceRelation), filled, names, None)
+        staged = staged_merge(sql, target)
+    else:
+        staged = plan if isinstance(plan, plans.MergeStagedPlan) else staged_merge(sql, target)
     return dataclasses.replace(staged, sequences=tuple(filled), target_columns=tuple(names))
 
 

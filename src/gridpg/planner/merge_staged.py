@@ -53,7 +53,9 @@ from gridpg.sql.quote import quote_ident
 # only these gives the same value when staged as when the node evaluates the ON condition.
 _DETERMINISTIC = frozenset({"lower", "upper", "btrim", "ltrim", "rtrim", "abs", "md5", "substr",
                             "substring", "left", "right", "replace", "lpad", "rpad", "trunc", "round",
-                            "floor", "ceil", "ceiling", "int4", "int8", "text", "numeric"})
+                            "floor", "ceil", "ceiling", "int4", "int8", "text", "numeric", "length",
+                            "char_length", "octet_length", "concat", "concat_ws", "split_part", "initcap",
+                            "reverse", "strpos", "mod", "sign"})
 
 
 def staged_merge(sql: str, target: DistTable, through_view: tuple[str, str] | None = None,
@@ -68,7 +70,7 @@ def staged_merge(sql: str, target: DistTable, through_view: tuple[str, str] | No
     if not isinstance(source, (ast.RangeVar, ast.RangeSubselect, ast.RangeFunction)):
         raise _refused("MERGE whose source is a join is not supported by gridpg",
                        "write the join as a subquery: USING (SELECT ... FROM a JOIN b ...) AS s")
-    alias = _source_alias(source)
+    alias = source_alias(source)
     names = _target_names(stmt)
     columns = shown_as if through_view is not None else (target.column,) if target.column else ()
     key, column = None, columns[0] if columns else None
@@ -78,7 +80,7 @@ def staged_merge(sql: str, target: DistTable, through_view: tuple[str, str] | No
             if key is not None:
                 column = name
                 break
-    needs_key, moved = _ensure_actions_keep_rows_home(stmt, target, key, column, columns)
+    needs_key, moved, defaulted = _ensure_actions_keep_rows_home(stmt, target, key, column, columns)
     unmatched_once = needs_key and key is None
     if unmatched_once:
         _ensure_decidable_across_nodes(stmt, through_view, alias)
@@ -93,7 +95,7 @@ def staged_merge(sql: str, target: DistTable, through_view: tuple[str, str] | No
                            needs_key=needs_key, through_view=through_view, key_column=column,
                            moved_inserts=moved, sublinks=_has_sublink_outside_source(stmt),
                            unmatched_once=unmatched_once,
-                           match_sql=_match_sql(stmt) if unmatched_once else "")
+                           match_sql=_match_sql(stmt) if unmatched_once else "", defaulted_key=defaulted)
 
 
 def _ensure_decidable_across_nodes(stmt: ast.MergeStmt, through_view: tuple[str, str] | None,
@@ -131,7 +133,7 @@ def _has_sublink_outside_source(stmt: ast.MergeStmt) -> bool:
     return any(True for part in parts for _ in _nodes(part, ast.SubLink))
 
 
-def _source_alias(source: ast.Node) -> str | None:
+def source_alias(source: ast.Node) -> str | None:
     """The name the statement gives the source's columns (None: a subquery without alias)."""
     alias = getattr(source, "alias", None)
     if alias is not None and alias.aliasname:
@@ -199,7 +201,8 @@ def _is_source_expression(node: ast.Node, alias: str) -> bool:
 
 
 def _ensure_actions_keep_rows_home(stmt: ast.MergeStmt, target: DistTable, key: ast.Node | None,
-                                   column: str | None, columns: tuple[str | None, ...]) -> tuple[bool, tuple[int, ...]]:
+                                   column: str | None, columns: tuple[str | None, ...]
+                                   ) -> tuple[bool, tuple[int, ...], tuple[int, ...]]:
     """No UPDATE sets the distribution column; an INSERT only with the key staged by (never
     when the source is broadcast: its unmatched rows are not known on any one node).
     (Whether the MERGE inserts rows (its source must then be split by the key), the
@@ -207,10 +210,11 @@ def _ensure_actions_keep_rows_home(stmt: ast.MergeStmt, target: DistTable, key: 
     decided where the source row is staged, their rows moved to their own nodes after,
     executor/merge_moves.py.)"""
     if target.method == "replication":
-        return False, ()  # every row on every replica: nothing moves, nothing is split
+        return False, (), ()  # every row on every replica: nothing moves, nothing is split
     key_text = None if key is None else _deparse(key)
     inserts = False
     moved: list[int] = []
+    defaulted: list[int] = []
     for position, when in enumerate(stmt.mergeWhenClauses or ()):
         names = [str(t.name) for t in when.targetList or ()]
         kind = _command(when)
@@ -237,16 +241,15 @@ def _ensure_actions_keep_rows_home(stmt: ast.MergeStmt, target: DistTable, key: 
                                "is supported by gridpg only when the ON condition equates the target's "
                                "distribution column with an expression of the source's columns",
                                f"add ON ... {name} = <source column> to the condition")
-            if name not in names:  # left to its default (an identity's under OVERRIDING USER
-                # VALUE: executor/merge_defaults.sequence_defaults)
-                raise _refused(f'MERGE ... INSERT leaving the distribution column "{name}" to its '
-                               "default is not supported by gridpg (the row would belong on another "
-                               "node than the source row that inserts it)", f"insert {given} into {name}")
-            value = (when.values or ())[names.index(name)]
-            if isinstance(value, ast.SetToDefault):
-                raise _refused(f'MERGE ... INSERT leaving the distribution column "{name}" to its '
-                               "default is not supported by gridpg (the row would belong on another "
-                               "node than the source row that inserts it)", f"insert {given} into {name}")
+            value = (when.values or ())[names.index(name)] if name in names else None
+            if value is None or isinstance(value, ast.SetToDefault):
+                # left to its default: served when that is a sequence's (the executor draws
+                # each row's value and plans again, run._merge_filling_sequences), else
+                # refused (`refuse_defaulted_key`)
+                if target.method != "hash":
+                    raise defaulted_key_refused(name, given)
+                defaulted.append(position)
+                continue
             # (without a key every source row is on every node: each inserted row is
             # placed by its own value, MergeStagedPlan.unmatched_once)
             if key_text is None or (_deparse(value) != key_text and not _names_source_key(value, key)):
@@ -255,7 +258,14 @@ def _ensure_actions_keep_rows_home(stmt: ast.MergeStmt, target: DistTable, key: 
                                    "the ON condition is not supported by gridpg (the row would belong on "
                                    "another node)", f"insert {key_text} into {name}")
                 moved.append(position)
-    return inserts, tuple(moved)
+    return inserts, tuple(moved), tuple(defaulted)
+
+
+def defaulted_key_refused(name: str, given: str = "a value") -> PgError:
+    """An INSERT action leaving the distribution column to a default that is not a sequence's."""
+    return _refused(f'MERGE ... INSERT leaving the distribution column "{name}" to its default is not '
+                    "supported by gridpg (the row would belong on another node than the source row that "
+                    "inserts it)", f"insert {given} into {name}")
 
 
 def with_insert_columns(sql: str, names: Sequence[str], null_key: str | None = None) -> str | None:

@@ -403,6 +403,9 @@ class MergeStagedPlan(Plan):
     # (executor/merge_staged._keep_unmatched_once)
     unmatched_once: bool = False
     match_sql: str = ""
+    # positions of INSERT actions leaving the distribution column to its default: served
+    # only once the executor names its sequence's values (run._merge_filling_sequences)
+    defaulted_key: tuple[int, ...] = ()
 
     def describe(self) -> list[str]:
         assert self.target is not None

@@ -56,6 +56,21 @@ MERGE INTO mu_codes t USING mu_incoming i ON t.code = i.code
   WHEN NOT MATCHED THEN INSERT (code, region, label) VALUES (i.code, i.region, i.label);
 SELECT code, region, label, id IS NOT NULL FROM mu_codes ORDER BY code;
 SELECT count(DISTINCT id) FROM mu_codes;
+-- the distribution column left to its sequence (serial, identity): each inserted row takes
+-- the GTM's next value and goes to that value's node, keyed ON or not (0A000 before)
+CREATE TABLE mu_users (id bigserial PRIMARY KEY, email text NOT NULL, seen int NOT NULL DEFAULT 1) DISTRIBUTE BY HASH (id);
+INSERT INTO mu_users (email) SELECT 'u' || g || '@x.io' FROM generate_series(1, 10) g;
+MERGE INTO mu_users u USING (VALUES ('u2@x.io'), ('u9@x.io'), ('v1@x.io'), ('v2@x.io'), ('v3@x.io')) AS s(email) ON u.email = s.email
+  WHEN MATCHED THEN UPDATE SET seen = u.seen + 1
+  WHEN NOT MATCHED THEN INSERT (email) VALUES (s.email)
+  RETURNING merge_action(), u.email, u.seen;
+SELECT count(*), count(DISTINCT id), sum(seen), max(id) > 10 FROM mu_users;
+SELECT email, seen FROM mu_users WHERE seen > 1 OR email LIKE 'v%' ORDER BY email;
+CREATE TABLE mu_tickets (id int GENERATED ALWAYS AS IDENTITY PRIMARY KEY, code text) DISTRIBUTE BY HASH (id);
+MERGE INTO mu_tickets t USING (SELECT 'k' || g AS code FROM generate_series(1, 6) g) s ON t.id = length(s.code) + 100
+  WHEN NOT MATCHED THEN INSERT (code) VALUES (s.code);
+SELECT count(*), count(DISTINCT id), min(id) >= 1 FROM mu_tickets;
+
 -- a target row matched by two source rows: PostgreSQL's cardinality error
 -- error
 MERGE INTO mu_customers c USING (VALUES ('c5@x.io', 1), ('c5@x.io', 2)) AS s(email, n) ON c.email = s.email
