@@ -1670,6 +1670,10 @@ class RoutineGuard:
                 return rest
             code_here = True
         moves = firing_mod.moves_rows(tree, table)  # (the nodes then delete and insert rows)
+        moved = await self._partition_move_refusal(dispatcher, registry, snapshot, sql, path, tree, table,
+                                                   found, pairs, before_row, code_here or moves)
+        if moved is not None:
+            return moved
         if not code_here:
             if not pairs and not moves:
                 return _NOTHING_FIRES  # (UPDATE OF other columns): the nodes fire nothing either
@@ -1748,6 +1752,45 @@ class RoutineGuard:
             roles[0] if roles else None,
             tuple((e, t) for e, t in pairs if t.is_row and t.is_before) if before_here else (),
             is_copy, rows_here, where_here, volatile, runs_dynamic)
+
+    async def _partition_move_refusal(self, dispatcher: Dispatcher, registry: _Registry,
+                                      snapshot: CatalogSnapshot, sql: str, path: tuple[str, ...],
+                                      tree: dict[str, Any], table: DistTable,
+                                      found: firing_mod.TableTriggers | None,
+                                      pairs: list[tuple[str, Any]], before_row: list[Any],
+                                      all_kept_off: bool) -> PgError | None:
+        """An UPDATE that may move rows between partitions, refused (0A000) where a row
+        trigger would fire wrongly. PostgreSQL fires the DELETE and INSERT row triggers of
+        the partitions for a moved row, and none of its AFTER UPDATE ones: the datanodes
+        do so too, but a DELETE or INSERT trigger reaching other distributed tables then
+        wrote them node-locally (the datanode's own sequence and shards: duplicate keys
+        later), and the coordinator, firing the UPDATE ones itself, fired them for moved
+        rows as UPDATEs (h-probe28). Statement triggers and their transition tables (which
+        hold moved rows as updated ones) and row triggers the datanodes may fire are kept.
+        `all_kept_off`: the write runs row by row here or moves rows between datanodes, with
+        every trigger of the table kept off the datanodes."""
+        if found is None or not found.moves_partitions(tree):
+            return None
+        label = f"the triggers of {table.schema}.{table.name}"
+        why = ("the UPDATE may move rows between its partitions, where PostgreSQL fires their DELETE "
+               "and INSERT row triggers instead of UPDATE ones, and gridpg fires only")
+        moved = [t for t in found.triggers if t.is_row and not t.is_instead
+                 and (t.fires_on("INSERT") or t.fires_on("DELETE"))]
+        if moved:
+            others = frozenset(t.function_oid for t in found.triggers) - {t.function_oid for t in moved}
+            if await self._plain_verdict(dispatcher, registry, snapshot, sql, path, (table.key, others)) is not None:
+                return _refusal(label, f"{why} triggers that stay on the datanodes for such rows (these "
+                                "reach other distributed tables)")
+        if all_kept_off and any(t.is_row for t in found.triggers):
+            return _refusal(label, f"{why} UPDATE triggers for the rows it updates row by row or moves "
+                            "between datanodes")
+        fired_row = [t for _, t in pairs if t.is_row and not t.is_before]
+        if fired_row or (before_row and await self._before_rows_stay(
+                dispatcher, registry, snapshot, table, before_row, path, _resolver(dispatcher, snapshot))
+                is not None):
+            return _refusal(label, f"{why} UPDATE triggers for the rows it writes (these reach other "
+                            "distributed tables)")
+        return None
 
     async def _rows_here_blocker(self, dispatcher: Dispatcher, registry: _Registry, snapshot: CatalogSnapshot,
                                  tree: dict[str, Any], table: DistTable, path: tuple[str, ...],

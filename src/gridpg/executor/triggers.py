@@ -77,6 +77,13 @@ JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
 WHERE n.nspname = {schema} AND c.relname = {table} AND NOT t.tgisinternal
 ORDER BY t.tgname"""
 
+_PARTITION_COLUMNS_SQL = """
+SELECT DISTINCT coalesce(a.attname, '*')
+FROM pg_catalog.pg_partition_tree({relid}::oid) t
+JOIN pg_catalog.pg_partitioned_table p ON p.partrelid = t.relid
+CROSS JOIN LATERAL pg_catalog.unnest(p.partattrs::pg_catalog.int2[]) k(attnum)
+LEFT JOIN pg_catalog.pg_attribute a ON a.attrelid = t.relid AND a.attnum = k.attnum AND k.attnum > 0"""
+
 _FUNCTIONS_SQL = """
 SELECT p.oid, p.prosrc, l.lanname,
        coalesce(pg_catalog.array_to_string(ARRAY(SELECT s FROM unnest(p.proconfig) s
@@ -101,6 +108,22 @@ class TableTriggers:
 
     relid: int
     triggers: tuple[tg.Trigger, ...]
+    # the columns of the partition keys of a partitioned table and of its partitioned
+    # partitions ("*": a key expression, any column may be in it); empty for other tables
+    partition_columns: frozenset[str] = frozenset()
+
+    def moves_partitions(self, tree: dict) -> bool:
+        """An UPDATE that may move rows between partitions: PostgreSQL deletes each moved
+        row from its partition and inserts it into another, firing their DELETE and INSERT
+        row triggers (not UPDATE ones) there (h-probe28)."""
+        from gridpg.planner.writes import updates_column
+
+        body = tree.get("UpdateStmt")
+        if not isinstance(body, dict) or not self.partition_columns:
+            return False
+        if "*" in self.partition_columns:
+            return True
+        return any(updates_column(body, column) for column in self.partition_columns)
 
 
 @dataclass(frozen=True)
@@ -169,7 +192,10 @@ async def load_table_triggers(conn: BackendConnection, table: DistTable) -> Tabl
                               definition or "", tuple(json.loads(columns or "[]")), values,
                               constraint == "t", new, old))
         relid = int(oid or 0)
-    return TableTriggers(relid, tuple(out)) if out else None
+    if not out:
+        return None
+    keys = await conn.query(_PARTITION_COLUMNS_SQL.format(relid=relid))
+    return TableTriggers(relid, tuple(out), frozenset(name or "*" for name, in keys))
 
 
 def target_relation(tree: dict) -> tuple[str | None, str] | None:
