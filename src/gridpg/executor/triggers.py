@@ -491,6 +491,41 @@ async def _leaf_partitions(conn: BackendConnection, firing: TriggerFiring) -> di
     return {text or "": (int(oid or 0), schema or "", name or "") for oid, schema, name, text in rows}
 
 
+_LEAF_CONSTRAINTS_SQL = """
+SELECT c.oid, n.nspname, c.relname, pg_catalog.pg_get_partition_constraintdef(c.oid)
+FROM pg_catalog.pg_partition_tree({relid}::oid) t JOIN pg_catalog.pg_class c ON c.oid = t.relid
+JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace WHERE t.isleaf AND t.level > 0"""
+
+
+async def row_partition_firings(conn: BackendConnection, firing: TriggerFiring, qualified: str,
+                                firings: list[tg.Firing], rows: list[str]) -> list[list[tg.Firing]]:
+    """The BEFORE ROW `firings` for each of `rows` (the table's rows as text: a new row of
+    an INSERT, the old row of an UPDATE or DELETE) as PostgreSQL fires them on a
+    partitioned table: cloned on the partition that holds the row, so TG_TABLE_NAME,
+    TG_RELID and TG_TABLE_SCHEMA name that partition (h-probe28: the coordinator named the
+    parent). The partition is the leaf whose partition constraint the row meets, decided
+    on the catalog server, whose empty partitions carry the bounds."""
+    if not firings or not rows or not firing.relid:
+        return [firings] * len(rows)
+    await conn.settle()
+    leaves = await conn.query(_LEAF_CONSTRAINTS_SQL.format(relid=int(firing.relid)))
+    if not leaves:
+        return [firings] * len(rows)
+    cases = " ".join(f"WHEN {condition or 'true'} THEN {n}" for n, (_, _, _, condition) in enumerate(leaves))
+    values = ", ".join(quote_literal(row) for row in rows)
+    found = await conn.query(f"SELECT CASE {cases} END FROM pg_catalog.unnest(ARRAY[{values}]::{qualified}[]) "
+                             "WITH ORDINALITY AS gp_rows ORDER BY gp_rows.ordinality")
+    out = []
+    for (index,) in found:
+        if index is None:
+            out.append(firings)  # (no partition takes it: PostgreSQL's error comes on storing)
+            continue
+        oid, schema, name, _ = leaves[int(index)]
+        out.append([dataclasses.replace(f, relid=int(oid or 0), schema=schema or "", table=name or "")
+                    for f in firings])
+    return out
+
+
 async def _run_on_datanodes(dispatcher: Dispatcher, request: ExecRequest, firing: TriggerFiring,
                             tokens: list[str], leaves: dict[str, tuple[int, str, str]] | None = None,
                             ) -> tuple[list[tuple[str | None, str | None]], list[bytes],
@@ -714,10 +749,11 @@ async def _fire_before_rows(dispatcher: Dispatcher, conn: BackendConnection, fir
         rows = await _new_rows(conn, request, table, columns)
         firings = [tg.Firing(t, twins[t.name], firing.relid, table.schema, table.name) for _, t in firing.before_row]
         kept: list[str] = []
-        for row in rows:
+        by_row = await row_partition_firings(conn, firing, qualified, firings, rows)
+        for row, row_firings in zip(rows, by_row):
             conn.notices.clear()
             try:
-                result = await conn.query(tg.before_row_sql(firings, qualified, row))
+                result = await conn.query(tg.before_row_sql(row_firings, qualified, row))
             finally:
                 for notice in conn.notices:
                     dispatcher.session.send(notice)
