@@ -82,3 +82,28 @@ def test_moving_update_with_statement_and_local_triggers_runs(
                         _rows(conn, "SELECT what FROM log ORDER BY id")))
     assert answers[0] == answers[1]
     assert answers[0][0][0][0] == "ev_2024" and answers[0][0][1][0] == "ev_2025"
+
+
+def test_copy_fires_before_row_triggers_as_the_partitions(
+        both: tuple[psycopg.Connection[Any], psycopg.Connection[Any]]) -> None:
+    """COPY into a partitioned table whose BEFORE ROW trigger writes another distributed
+    table: fired by the coordinator, TG_TABLE_NAME names each row's partition."""
+    answers = []
+    for conn in both:
+        conn.execute("CREATE TRIGGER b BEFORE INSERT ON ev FOR EACH ROW EXECUTE FUNCTION ev_log()")
+        conn.execute("CREATE OR REPLACE FUNCTION ev_log() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN "
+                     "INSERT INTO log (what) VALUES (TG_TABLE_NAME || ' ' || TG_OP || ' ' || NEW.id); "
+                     "RETURN NEW; END $$")
+        with conn.cursor().copy("COPY ev FROM STDIN WITH (FORMAT csv)") as copy:
+            copy.write("7,2024-07-07,g\n8,2025-08-08,h\n")
+        answers.append(_rows(conn, "SELECT what FROM log ORDER BY what"))
+    assert answers[0] == answers[1] == [("ev_2024 INSERT 7",), ("ev_2025 INSERT 8",)]
+
+
+def test_values_lists_of_different_lengths(both: tuple[psycopg.Connection[Any], psycopg.Connection[Any]]) -> None:
+    messages = []
+    for conn in both:
+        with pytest.raises(psycopg.Error) as caught:
+            conn.execute("INSERT INTO log (id, what) VALUES (100, 'x'), (101, 'y', 'z')")
+        messages.append((caught.value.sqlstate, caught.value.diag.message_primary))
+    assert messages[0] == messages[1] == [("42601", "VALUES lists must all be the same length")][0]
