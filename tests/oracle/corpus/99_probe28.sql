@@ -45,3 +45,23 @@ INSERT INTO pr_log (id, what) VALUES (100, 'x'), (101, 'y', 'z');
 -- error
 INSERT INTO pr_log (id, what) VALUES (100, 'x', 'z');
 SELECT count(*) FROM pr_log WHERE id >= 100;
+
+-- a counter cache: an AFTER ROW trigger of orders updating a REPLICATION table (two unique
+-- keys) that orders references with ON UPDATE / ON DELETE CASCADE; the trigger's UPDATE
+-- assigns no referenced column, so no action runs (it was refused for the cascade)
+CREATE TABLE pr_users (id int PRIMARY KEY, email text UNIQUE NOT NULL, n_orders int DEFAULT 0);
+CREATE TABLE pr_orders (id serial PRIMARY KEY, user_id int REFERENCES pr_users(id) ON DELETE CASCADE ON UPDATE CASCADE, amount numeric CHECK (amount > 0));
+CREATE FUNCTION pr_bump() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN IF TG_OP = 'INSERT' THEN UPDATE pr_users SET n_orders = n_orders + 1 WHERE id = NEW.user_id; ELSIF TG_OP = 'DELETE' THEN UPDATE pr_users SET n_orders = n_orders - 1 WHERE id = OLD.user_id; ELSIF NEW.user_id IS DISTINCT FROM OLD.user_id THEN UPDATE pr_users SET n_orders = n_orders - 1 WHERE id = OLD.user_id; UPDATE pr_users SET n_orders = n_orders + 1 WHERE id = NEW.user_id; END IF; RETURN NULL; END $$;
+CREATE TRIGGER pr_bump AFTER INSERT OR UPDATE OR DELETE ON pr_orders FOR EACH ROW EXECUTE FUNCTION pr_bump();
+INSERT INTO pr_users (id, email) SELECT g, 'u' || g || '@x' FROM generate_series(1, 6) g;
+INSERT INTO pr_orders (user_id, amount) SELECT 1 + g % 5, g FROM generate_series(1, 20) g;
+SELECT id, n_orders FROM pr_users ORDER BY id;
+UPDATE pr_orders SET user_id = 6 WHERE id IN (1, 2, 3);
+DELETE FROM pr_orders WHERE amount > 17;
+UPDATE pr_users SET email = 'x' || email WHERE id = 2;
+SELECT id, email, n_orders FROM pr_users ORDER BY id;
+-- error
+INSERT INTO pr_orders (user_id, amount) VALUES (99, 1);
+-- error
+INSERT INTO pr_orders (user_id, amount) VALUES (1, 0);
+SELECT user_id, count(*), sum(amount) FROM pr_orders GROUP BY user_id ORDER BY user_id;
