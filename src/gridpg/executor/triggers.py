@@ -479,8 +479,8 @@ async def _leaf_partitions(conn: BackendConnection, firing: TriggerFiring) -> di
     the catalog server; None for any other table. PostgreSQL fires a partitioned table's
     row triggers as the partition's (cloned there): TG_TABLE_NAME, TG_RELID and
     TG_TABLE_SCHEMA name the partition that holds the row (h-trig24: the audit trigger
-    recorded the parent's name)."""
-    if not firing.relid or firing.event not in ("INSERT", "UPDATE", "DELETE"):
+    recorded the parent's name; a MERGE's actions too, h-probe28)."""
+    if not firing.relid or firing.event not in ("INSERT", "UPDATE", "DELETE", "MERGE"):
         return None
     if firing.kept_off and firing.event == "UPDATE":
         return None  # (rows moving between nodes: no tableoid to read; the parent's names)

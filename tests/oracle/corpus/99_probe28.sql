@@ -65,3 +65,16 @@ INSERT INTO pr_orders (user_id, amount) VALUES (99, 1);
 -- error
 INSERT INTO pr_orders (user_id, amount) VALUES (1, 0);
 SELECT user_id, count(*), sum(amount) FROM pr_orders GROUP BY user_id ORDER BY user_id;
+
+-- MERGE into a partitioned table whose AFTER ROW trigger writes another distributed
+-- table: each action's row is fired as its partition's (the coordinator named the parent)
+CREATE TABLE pr_acc (id int, region text, bal numeric DEFAULT 0, bal2 numeric GENERATED ALWAYS AS (bal * 2) STORED, PRIMARY KEY (id, region)) PARTITION BY LIST (region);
+CREATE TABLE pr_acc_eu PARTITION OF pr_acc FOR VALUES IN ('eu');
+CREATE TABLE pr_acc_us PARTITION OF pr_acc FOR VALUES IN ('us');
+CREATE FUNCTION pr_aud() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN INSERT INTO pr_log (what) VALUES (TG_TABLE_NAME || ' ' || TG_OP || ' ' || coalesce(NEW.id, OLD.id) || ' ' || coalesce(NEW.bal2, OLD.bal2)); RETURN NULL; END $$;
+CREATE TRIGGER pr_aud AFTER INSERT OR UPDATE OR DELETE ON pr_acc FOR EACH ROW EXECUTE FUNCTION pr_aud();
+INSERT INTO pr_acc (id, region, bal) VALUES (1, 'eu', 10), (2, 'us', 20), (3, 'eu', 30);
+INSERT INTO pr_acc (id, region, bal) VALUES (1, 'eu', 5), (4, 'us', 1) ON CONFLICT (id, region) DO UPDATE SET bal = pr_acc.bal + excluded.bal RETURNING id, region, bal, bal2;
+MERGE INTO pr_acc a USING (VALUES (2, 'us', 7), (5, 'eu', 9), (3, 'eu', 0)) s(id, region, bal) ON a.id = s.id AND a.region = s.region WHEN MATCHED AND s.bal = 0 THEN DELETE WHEN MATCHED THEN UPDATE SET bal = s.bal WHEN NOT MATCHED THEN INSERT (id, region, bal) VALUES (s.id, s.region, s.bal);
+SELECT what FROM pr_log WHERE what LIKE 'pr_acc%' ORDER BY what;
+SELECT tableoid::regclass::text AS part, id, region, bal, bal2 FROM pr_acc ORDER BY id;
