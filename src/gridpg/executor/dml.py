@@ -526,6 +526,8 @@ def _values_shape(sql: str, body: dict[str, Any], columns: list[TableColumn]) ->
             current.append((item_start, toks[i - 1].end + 1))
             item_start = toks[i + 1].start
         i += 1
+    if len({len(r) for r in rows}) > 1:  # (PostgreSQL's parser checks this first, h-probe28)
+        raise PgError("42601", "VALUES lists must all be the same length")
     if len(cols) < max((len(r) for r in rows), default=0):
         raise PgError("42601", "INSERT has more expressions than target columns")
     widths = {len(r) for r in rows}

@@ -17,6 +17,7 @@ gets its own registry per private catalog view (its routines may differ from the
 from __future__ import annotations
 
 import contextlib
+import json
 
 import re
 from collections.abc import Callable
@@ -699,7 +700,9 @@ AND p.prosrc ~* '\\m(temp|temporary|pg_temp)\\M'"""
 # Foreign keys whose ON DELETE / ON UPDATE action writes the referencing table: the
 # datanodes run the action, so the referencing table's triggers fire there (`_cascade_triggers`).
 _FK_ACTIONS_SQL = """
-SELECT pn.nspname, p.relname, cn.nspname, c.relname, k.confdeltype, k.confupdtype
+SELECT pn.nspname, p.relname, cn.nspname, c.relname, k.confdeltype, k.confupdtype,
+       pg_catalog.array_to_json(ARRAY(SELECT a.attname FROM pg_catalog.pg_attribute a
+         WHERE a.attrelid = k.confrelid AND a.attnum = ANY (k.confkey)))::text
 FROM pg_catalog.pg_constraint k
 JOIN pg_catalog.pg_class p ON p.oid = k.confrelid JOIN pg_catalog.pg_namespace pn ON pn.oid = p.relnamespace
 JOIN pg_catalog.pg_class c ON c.oid = k.conrelid JOIN pg_catalog.pg_namespace cn ON cn.oid = c.relnamespace
@@ -790,6 +793,9 @@ class _Registry:
     # (schema, relname) -> (referencing table, its ON DELETE action, its ON UPDATE action),
     # for referencing tables with user triggers
     fk_actions: dict[tuple[str, str], list[tuple[tuple[str, str], str, str]]] = field(default_factory=dict)
+    # (parent, child) -> the parent's columns its foreign keys reference: an UPDATE that
+    # assigns none of them runs no ON UPDATE action
+    fk_keys: dict[tuple[tuple[str, str], tuple[str, str]], frozenset[str]] = field(default_factory=dict)
     fk_parents: frozenset[str] = frozenset()  # their referenced tables' names
     # relname -> pg_rewrite.ev_type -> routines the relation's ON INSERT/UPDATE/DELETE
     # rules call: they run only when a statement writes it so (Pagila's payment_pk_update,
@@ -1341,10 +1347,13 @@ class RoutineGuard:
                         else known | frozenset((tags or "").split(","))
             with_triggers = row_triggers_at | statement_triggers_at
             fk_actions: dict[tuple[str, str], list[tuple[tuple[str, str], str, str]]] = {}
-            for p_schema, p_name, c_schema, c_name, on_delete, on_update in await conn.query(_FK_ACTIONS_SQL):
+            fk_keys: dict[tuple[tuple[str, str], tuple[str, str]], frozenset[str]] = {}
+            for p_schema, p_name, c_schema, c_name, on_delete, on_update, keys in await conn.query(_FK_ACTIONS_SQL):
                 child = (c_schema or "", c_name or "")
-                fk_actions.setdefault((p_schema or "", p_name or ""), []).append(
-                    (child, on_delete or "", on_update or ""))
+                parent = (p_schema or "", p_name or "")
+                fk_actions.setdefault(parent, []).append((child, on_delete or "", on_update or ""))
+                fk_keys[(parent, child)] = fk_keys.get((parent, child), frozenset()) | frozenset(
+                    json.loads(keys or "[]"))
             # (a parent matters when some table its actions reach has user triggers)
             fk_actions = {parent: children for parent, children in fk_actions.items()
                           if _reaches(parent, fk_actions, with_triggers)}
@@ -1355,7 +1364,8 @@ class RoutineGuard:
                              statement_triggers_at=statement_triggers_at, constrained_at=constrained_at,
                              row_trigger_functions_at=row_functions_at, temp_makers=temp_makers,
                              write_rules=write_rules,
-                             fk_actions=fk_actions, fk_parents=frozenset(p[1].lower() for p in fk_actions))
+                             fk_actions=fk_actions, fk_parents=frozenset(p[1].lower() for p in fk_actions),
+                             fk_keys=fk_keys)
         if not private:
             self._registry = registry
             self._private.pop(id(_registry_owner(dispatcher.runner)), None)
@@ -1670,6 +1680,10 @@ class RoutineGuard:
                 return rest
             code_here = True
         moves = firing_mod.moves_rows(tree, table)  # (the nodes then delete and insert rows)
+        moved = await self._partition_move_refusal(dispatcher, registry, snapshot, sql, path, tree, table,
+                                                   found, pairs, before_row, code_here or moves)
+        if moved is not None:
+            return moved
         if not code_here:
             if not pairs and not moves:
                 return _NOTHING_FIRES  # (UPDATE OF other columns): the nodes fire nothing either
@@ -1748,6 +1762,45 @@ class RoutineGuard:
             roles[0] if roles else None,
             tuple((e, t) for e, t in pairs if t.is_row and t.is_before) if before_here else (),
             is_copy, rows_here, where_here, volatile, runs_dynamic)
+
+    async def _partition_move_refusal(self, dispatcher: Dispatcher, registry: _Registry,
+                                      snapshot: CatalogSnapshot, sql: str, path: tuple[str, ...],
+                                      tree: dict[str, Any], table: DistTable,
+                                      found: firing_mod.TableTriggers | None,
+                                      pairs: list[tuple[str, Any]], before_row: list[Any],
+                                      all_kept_off: bool) -> PgError | None:
+        """An UPDATE that may move rows between partitions, refused (0A000) where a row
+        trigger would fire wrongly. PostgreSQL fires the DELETE and INSERT row triggers of
+        the partitions for a moved row, and none of its AFTER UPDATE ones: the datanodes
+        do so too, but a DELETE or INSERT trigger reaching other distributed tables then
+        wrote them node-locally (the datanode's own sequence and shards: duplicate keys
+        later), and the coordinator, firing the UPDATE ones itself, fired them for moved
+        rows as UPDATEs (h-probe28). Statement triggers and their transition tables (which
+        hold moved rows as updated ones) and row triggers the datanodes may fire are kept.
+        `all_kept_off`: the write runs row by row here or moves rows between datanodes, with
+        every trigger of the table kept off the datanodes."""
+        if found is None or not found.moves_partitions(tree):
+            return None
+        label = f"the triggers of {table.schema}.{table.name}"
+        why = ("the UPDATE may move rows between its partitions, where PostgreSQL fires their DELETE "
+               "and INSERT row triggers instead of UPDATE ones, and gridpg fires only")
+        moved = [t for t in found.triggers if t.is_row and not t.is_instead
+                 and (t.fires_on("INSERT") or t.fires_on("DELETE"))]
+        if moved:
+            others = frozenset(t.function_oid for t in found.triggers) - {t.function_oid for t in moved}
+            if await self._plain_verdict(dispatcher, registry, snapshot, sql, path, (table.key, others)) is not None:
+                return _refusal(label, f"{why} triggers that stay on the datanodes for such rows (these "
+                                "reach other distributed tables)")
+        if all_kept_off and any(t.is_row for t in found.triggers):
+            return _refusal(label, f"{why} UPDATE triggers for the rows it updates row by row or moves "
+                            "between datanodes")
+        fired_row = [t for _, t in pairs if t.is_row and not t.is_before]
+        if fired_row or (before_row and await self._before_rows_stay(
+                dispatcher, registry, snapshot, table, before_row, path, _resolver(dispatcher, snapshot))
+                is not None):
+            return _refusal(label, f"{why} UPDATE triggers for the rows it writes (these reach other "
+                            "distributed tables)")
+        return None
 
     async def _rows_here_blocker(self, dispatcher: Dispatcher, registry: _Registry, snapshot: CatalogSnapshot,
                                  tree: dict[str, Any], table: DistTable, path: tuple[str, ...],
@@ -2106,7 +2159,8 @@ class RoutineGuard:
             fired |= {oid for name, t in written if t is not None for oid in used.get(name, ())}
         reached: dict[tuple[str, str], DistTable] = {}  # tables written by foreign-key actions
         if kind in ("DeleteStmt", "UpdateStmt", "MergeStmt") and registry.fk_actions:
-            cascaded = await self._cascade_triggers(dispatcher, registry, on_nodes, kind, path, resolve, reached)
+            cascaded = await self._cascade_triggers(dispatcher, registry, on_nodes, kind, path, resolve, reached,
+                                                    tree.get("UpdateStmt"))
             if isinstance(cascaded, PgError):
                 return cascaded
             fired |= cascaded
@@ -2168,7 +2222,8 @@ class RoutineGuard:
     async def _cascade_triggers(self, dispatcher: Dispatcher, registry: _Registry,
                                 written: dict[tuple[str, str], DistTable], kind: str,
                                 path: tuple[str, ...], resolve: body.Resolver,
-                                reached: dict[tuple[str, str], DistTable]) -> set[int] | PgError:
+                                reached: dict[tuple[str, str], DistTable],
+                                update: dict[str, Any] | None = None) -> set[int] | PgError:
         """The row trigger functions that foreign-key actions (ON DELETE/UPDATE CASCADE, SET
         NULL, SET DEFAULT) fire in tables referencing the written ones, to be checked as the
         written tables' own: the datanodes run those actions, so these triggers fire there,
@@ -2177,8 +2232,16 @@ class RoutineGuard:
         multi-node DELETE fired it once per node, and row triggers writing a replicated
         table wrote the copy of each row's node alone (copies diverged, silently). The
         referencing tables go to `reached`: their row triggers proven to stay on the row's
-        node (`_pinned_triggers`) still run."""
+        node (`_pinned_triggers`) still run. `update`: the UPDATE statement's body; a
+        foreign key whose referenced columns it does not assign runs no action, as in
+        PostgreSQL (h-probe28: a counter-cache trigger's `UPDATE users SET n_orders = ...`
+        was refused for the ON UPDATE CASCADE of orders.user_id)."""
+        from gridpg.planner.writes import updates_column
+
         events = {"DeleteStmt": ("DELETE",), "UpdateStmt": ("UPDATE",), "MergeStmt": ("DELETE", "UPDATE")}[kind]
+        # (the statement's own target alone: a table written by an action or by a WITH
+        # query has its keys changed by other assignments)
+        top = set(written) if len(written) == 1 else set()
         todo = [(key, event) for key in written for event in events]
         seen: set[tuple[tuple[str, str], str]] = set()
         functions: set[int] = set()
@@ -2188,6 +2251,9 @@ class RoutineGuard:
                 action = on_delete if event == "DELETE" else on_update
                 if action not in ("c", "n", "d"):
                     continue
+                if event == "UPDATE" and isinstance(update, dict) and key in top and (key, event) not in seen and not any(
+                        updates_column(update, column) for column in registry.fk_keys.get((key, child), ())):
+                    continue  # (the statement keeps the referenced key: no action runs)
                 fired_event = "DELETE" if event == "DELETE" and action == "c" else "UPDATE"
                 if (child, fired_event) in seen:
                     continue

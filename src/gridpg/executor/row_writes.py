@@ -125,6 +125,8 @@ async def run(dispatcher: Dispatcher, catalog: BackendConnection, firing: Trigge
         await _load_copies(catalog, table, qualified, [row[3] for row in candidates])
         made = None if firing.volatile_code else \
             await _new_rows(catalog, statement, firing.event, qualified, columns)
+        by_row = await firing_mod.row_partition_firings(catalog, firing, qualified, firings,
+                                                        [row[3] for row in candidates])
         for n, (group, leaf_oid, ctid, old) in enumerate(candidates, 1):
             new = made.get(n) if made is not None else \
                 await _new_row(catalog, statement, firing.event, qualified, columns, n)
@@ -132,7 +134,7 @@ async def run(dispatcher: Dispatcher, catalog: BackendConnection, firing: Trigge
                 continue  # (the WHERE, evaluated here, does not take it)
             if statement.where_here:
                 await _lock(nodes[group], statement, firing.event, qualified, columns, leaf_oid, ctid, old)
-            stored = await _fire(dispatcher, catalog, firings, firing.event, qualified, new, old, fixed)
+            stored = await _fire(dispatcher, catalog, by_row[n - 1], firing.event, qualified, new, old, fixed)
             if stored is not None:
                 runner.txn.mark_written(group)
                 await writer.store(nodes[group], group, leaf_oid, ctid, stored)

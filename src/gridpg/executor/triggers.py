@@ -77,6 +77,13 @@ JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
 WHERE n.nspname = {schema} AND c.relname = {table} AND NOT t.tgisinternal
 ORDER BY t.tgname"""
 
+_PARTITION_COLUMNS_SQL = """
+SELECT DISTINCT coalesce(a.attname, '*')
+FROM pg_catalog.pg_partition_tree({relid}::oid) t
+JOIN pg_catalog.pg_partitioned_table p ON p.partrelid = t.relid
+CROSS JOIN LATERAL pg_catalog.unnest(p.partattrs::pg_catalog.int2[]) k(attnum)
+LEFT JOIN pg_catalog.pg_attribute a ON a.attrelid = t.relid AND a.attnum = k.attnum AND k.attnum > 0"""
+
 _FUNCTIONS_SQL = """
 SELECT p.oid, p.prosrc, l.lanname,
        coalesce(pg_catalog.array_to_string(ARRAY(SELECT s FROM unnest(p.proconfig) s
@@ -101,6 +108,22 @@ class TableTriggers:
 
     relid: int
     triggers: tuple[tg.Trigger, ...]
+    # the columns of the partition keys of a partitioned table and of its partitioned
+    # partitions ("*": a key expression, any column may be in it); empty for other tables
+    partition_columns: frozenset[str] = frozenset()
+
+    def moves_partitions(self, tree: dict) -> bool:
+        """An UPDATE that may move rows between partitions: PostgreSQL deletes each moved
+        row from its partition and inserts it into another, firing their DELETE and INSERT
+        row triggers (not UPDATE ones) there (h-probe28)."""
+        from gridpg.planner.writes import updates_column
+
+        body = tree.get("UpdateStmt")
+        if not isinstance(body, dict) or not self.partition_columns:
+            return False
+        if "*" in self.partition_columns:
+            return True
+        return any(updates_column(body, column) for column in self.partition_columns)
 
 
 @dataclass(frozen=True)
@@ -169,7 +192,10 @@ async def load_table_triggers(conn: BackendConnection, table: DistTable) -> Tabl
                               definition or "", tuple(json.loads(columns or "[]")), values,
                               constraint == "t", new, old))
         relid = int(oid or 0)
-    return TableTriggers(relid, tuple(out)) if out else None
+    if not out:
+        return None
+    keys = await conn.query(_PARTITION_COLUMNS_SQL.format(relid=relid))
+    return TableTriggers(relid, tuple(out), frozenset(name or "*" for name, in keys))
 
 
 def target_relation(tree: dict) -> tuple[str | None, str] | None:
@@ -453,8 +479,8 @@ async def _leaf_partitions(conn: BackendConnection, firing: TriggerFiring) -> di
     the catalog server; None for any other table. PostgreSQL fires a partitioned table's
     row triggers as the partition's (cloned there): TG_TABLE_NAME, TG_RELID and
     TG_TABLE_SCHEMA name the partition that holds the row (h-trig24: the audit trigger
-    recorded the parent's name)."""
-    if not firing.relid or firing.event not in ("INSERT", "UPDATE", "DELETE"):
+    recorded the parent's name; a MERGE's actions too, h-probe28)."""
+    if not firing.relid or firing.event not in ("INSERT", "UPDATE", "DELETE", "MERGE"):
         return None
     if firing.kept_off and firing.event == "UPDATE":
         return None  # (rows moving between nodes: no tableoid to read; the parent's names)
@@ -463,6 +489,41 @@ async def _leaf_partitions(conn: BackendConnection, firing: TriggerFiring) -> di
     if not rows:
         return None
     return {text or "": (int(oid or 0), schema or "", name or "") for oid, schema, name, text in rows}
+
+
+_LEAF_CONSTRAINTS_SQL = """
+SELECT c.oid, n.nspname, c.relname, pg_catalog.pg_get_partition_constraintdef(c.oid)
+FROM pg_catalog.pg_partition_tree({relid}::oid) t JOIN pg_catalog.pg_class c ON c.oid = t.relid
+JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace WHERE t.isleaf AND t.level > 0"""
+
+
+async def row_partition_firings(conn: BackendConnection, firing: TriggerFiring, qualified: str,
+                                firings: list[tg.Firing], rows: list[str]) -> list[list[tg.Firing]]:
+    """The BEFORE ROW `firings` for each of `rows` (the table's rows as text: a new row of
+    an INSERT, the old row of an UPDATE or DELETE) as PostgreSQL fires them on a
+    partitioned table: cloned on the partition that holds the row, so TG_TABLE_NAME,
+    TG_RELID and TG_TABLE_SCHEMA name that partition (h-probe28: the coordinator named the
+    parent). The partition is the leaf whose partition constraint the row meets, decided
+    on the catalog server, whose empty partitions carry the bounds."""
+    if not firings or not rows or not firing.relid:
+        return [firings] * len(rows)
+    await conn.settle()
+    leaves = await conn.query(_LEAF_CONSTRAINTS_SQL.format(relid=int(firing.relid)))
+    if not leaves:
+        return [firings] * len(rows)
+    cases = " ".join(f"WHEN {condition or 'true'} THEN {n}" for n, (_, _, _, condition) in enumerate(leaves))
+    values = ", ".join(quote_literal(row) for row in rows)
+    found = await conn.query(f"SELECT CASE {cases} END FROM pg_catalog.unnest(ARRAY[{values}]::{qualified}[]) "
+                             "WITH ORDINALITY AS gp_rows ORDER BY gp_rows.ordinality")
+    out = []
+    for (index,) in found:
+        if index is None:
+            out.append(firings)  # (no partition takes it: PostgreSQL's error comes on storing)
+            continue
+        oid, schema, name, _ = leaves[int(index)]
+        out.append([dataclasses.replace(f, relid=int(oid or 0), schema=schema or "", table=name or "")
+                    for f in firings])
+    return out
 
 
 async def _run_on_datanodes(dispatcher: Dispatcher, request: ExecRequest, firing: TriggerFiring,
@@ -688,10 +749,11 @@ async def _fire_before_rows(dispatcher: Dispatcher, conn: BackendConnection, fir
         rows = await _new_rows(conn, request, table, columns)
         firings = [tg.Firing(t, twins[t.name], firing.relid, table.schema, table.name) for _, t in firing.before_row]
         kept: list[str] = []
-        for row in rows:
+        by_row = await row_partition_firings(conn, firing, qualified, firings, rows)
+        for row, row_firings in zip(rows, by_row):
             conn.notices.clear()
             try:
-                result = await conn.query(tg.before_row_sql(firings, qualified, row))
+                result = await conn.query(tg.before_row_sql(row_firings, qualified, row))
             finally:
                 for notice in conn.notices:
                     dispatcher.session.send(notice)
