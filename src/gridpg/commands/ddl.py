@@ -37,6 +37,7 @@ from gridpg.commands import (
     policies,
     relstats,
     sequence_fill,
+    sequence_ranges,
     shard_grants,
     shard_indexes,
 )
@@ -91,6 +92,9 @@ class DdlRunner:
         self.coord = dispatcher.coord
         # the statement makes nothing a catalog reload reads (`_leaves_catalog_as_is`)
         self.leaves_catalog = False
+        # the statement is a TRUNCATE (`restarting`: ... RESTART IDENTITY): it empties tables
+        # and changes no definition a coordinator caches (`finish`, `_leaves_catalog_as_is`)
+        self.truncating = self.restarting = False
 
     @property
     def snapshot(self) -> CatalogSnapshot:
@@ -133,6 +137,8 @@ class DdlRunner:
         tag = ""
         self.leaves_catalog = kind == "CreateSchemaStmt" and not after \
             and not parse_tree(request.sql)[kind].get("schemaElts")
+        self.truncating = kind == "TruncateStmt" and not after
+        self.restarting = self.truncating and bool(parse_tree(request.sql)[kind].get("restart_seqs"))
         cascading = cascades.is_cascading_drop(kind, parse_tree(request.sql))
         missing_before = await cascades.lost_distribution_columns(self) if cascading else []
         skipped = await code_truncate.skipped_catalog(self, request.sql) if kind == "TruncateStmt" else None
@@ -559,10 +565,13 @@ class DdlRunner:
             for hook in hooks:
                 await hook()
             quiet = await self._leaves_catalog_as_is()
-            self.leaves_catalog = False  # (this statement's alone)
+            self.leaves_catalog = self.truncating = self.restarting = False  # (this statement's alone)
             await txn.commit()
             if not quiet:
                 await self.coord.metadata_changed()
+        elif self.truncating:
+            self.truncating = self.restarting = False
+            self._hold_truncated_tables(txn)
         else:
             self.runner.ddl_in_block = True
             for part in txn.participants.values():  # statements parsed before the DDL: again
@@ -574,6 +583,17 @@ class DdlRunner:
                 await block_types.map_block_relations(self.coord, txn)
         self.dispatcher.session.send(codec.build_command_complete(tag))
 
+    @staticmethod
+    def _hold_truncated_tables(txn: Any) -> None:
+        """TRUNCATE inside a block is no DDL for the session (no private snapshot, no
+        re-parse of prepared statements, no reload at COMMIT: it changes no definition),
+        but it holds ACCESS EXCLUSIVE locks on every node it ran on, as LOCK TABLE does:
+        whatever would read those tables on a pooled connection (estimates' EXPLAINs,
+        ANALYZE's publication) must use the block's own, or wait for it forever."""
+        for part in txn.participants.values():
+            if part.wrote:
+                part.locked = True
+
     async def _leaves_catalog_as_is(self) -> bool:
         """Whether the statement, committed, leaves every coordinator's catalog as it is, so
         no epoch moves and no coordinator reloads (h-ddl25): a bare `CREATE SCHEMA` (no
@@ -582,7 +602,18 @@ class DdlRunner:
         triggers, rights, shard routes) comes from an empty schema; name lookups through a
         search_path naming it are the servers' own. Unless a user's event trigger is
         enabled: its function, fired by the statement, may have made anything (gridpg's
-        own, the loopback's DDL guard, makes nothing for a CREATE SCHEMA)."""
+        own, the loopback's DDL guard, makes nothing for a CREATE SCHEMA).
+
+        A TRUNCATE (h-truncate28) changes no definition: the tables keep their OIDs, columns,
+        triggers and placement; their new files are the servers' own business, and so are
+        the plans the servers prepared over them (PostgreSQL re-plans them). What a reload
+        would drop that a TRUNCATE changes are the coordinators' cached ranges of the
+        sequences RESTART IDENTITY restarts: none exist while every sequence has CACHE 1
+        (`sequence_ranges`)."""
+        if self.truncating:
+            # (TRUNCATE fires no event trigger; its ON TRUNCATE triggers' DDL, through the
+            # loopback, moves the epoch itself)
+            return not self.restarting or await sequence_ranges.is_none_cached(await self.conn(self.coord.catalog_node))
         if not self.leaves_catalog:
             return False
         conn = await self.conn(self.coord.catalog_node)

@@ -41,6 +41,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 
+from gridpg.commands import sequence_ranges
 from gridpg.errors import FEATURE_NOT_SUPPORTED, PgError
 from gridpg.pgwire import codec
 from gridpg.planner import analyze
@@ -980,8 +981,16 @@ class SequenceDdl:
                 await gtm.seq_rename(old, new)
             touched += [old, new or old]
         coord.forget_sequences(touched)
-        if touched:
+        if touched and not await self._restarts_only_uncached(coord):
             await coord.metadata_changed()
+
+    async def _restarts_only_uncached(self, coord: Any) -> bool:
+        """Whether this is a TRUNCATE ... RESTART IDENTITY's restart alone while no
+        coordinator holds a cached range of any sequence (`sequence_ranges`): no reload."""
+        if not self.restarted or self.drop or self.created_by or self.realter or self.rename:
+            return False
+        rows = await coord.internal_query(coord.catalog_node, sequence_ranges.NONE_CACHED_SQL)
+        return bool(rows) and rows[0][0] == "t"
 
 
 async def before_statement(dispatcher: Dispatcher, sql: str) -> SequenceDdl | None:
