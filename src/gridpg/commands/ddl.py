@@ -569,10 +569,15 @@ class DdlRunner:
             await txn.commit()
             if not quiet:
                 await self.coord.metadata_changed()
-        elif self.truncating:
-            self.truncating = self.restarting = False
-            self._hold_truncated_tables(txn)
         else:
+            # A TRUNCATE in a block stays DDL for the block (its private snapshot, the
+            # block's own catalog connection for what would parse its tables elsewhere and
+            # wait for its ACCESS EXCLUSIVE lock), but its COMMIT reloads no coordinator
+            # while every DDL of the block was one (`_leaves_catalog_as_is`; the restarted
+            # sequences: commands/sequences.SequenceDdl.apply)
+            quiet = self.truncating and (self.runner.ddl_in_block_quiet or not self.runner.ddl_in_block)
+            self.truncating = self.restarting = False
+            self.runner.ddl_in_block_quiet = quiet
             self.runner.ddl_in_block = True
             for part in txn.participants.values():  # statements parsed before the DDL: again
                 part.conn.forget_prepared()
@@ -582,17 +587,6 @@ class DdlRunner:
             if tag.startswith(("CREATE TABLE", "ALTER TABLE", "SELECT")):  # (its columns; SELECT INTO)
                 await block_types.map_block_relations(self.coord, txn)
         self.dispatcher.session.send(codec.build_command_complete(tag))
-
-    @staticmethod
-    def _hold_truncated_tables(txn: Any) -> None:
-        """TRUNCATE inside a block is no DDL for the session (no private snapshot, no
-        re-parse of prepared statements, no reload at COMMIT: it changes no definition),
-        but it holds ACCESS EXCLUSIVE locks on every node it ran on, as LOCK TABLE does:
-        whatever would read those tables on a pooled connection (estimates' EXPLAINs,
-        ANALYZE's publication) must use the block's own, or wait for it forever."""
-        for part in txn.participants.values():
-            if part.wrote:
-                part.locked = True
 
     async def _leaves_catalog_as_is(self) -> bool:
         """Whether the statement, committed, leaves every coordinator's catalog as it is, so
