@@ -6,7 +6,8 @@ definition a coordinator caches, so it no longer bumps the metadata epoch
 coordinators, compared statement by statement with plain PostgreSQL (two sessions there):
 the other coordinator sees the emptied tables at once; ON TRUNCATE triggers fire; RESTART
 IDENTITY restarts the sequences for the other coordinator too (the GTM), also inside a
-block, and a rolled-back one leaves both the rows and the sequence; CASCADE over a foreign
+block, and a rolled-back one leaves both the rows and the sequence; setval (which reloaded
+every coordinator too); CASCADE over a foreign
 key, several tables, a partitioned table and ONLY, a temp table, a prepared statement on
 the other coordinator. On gridpg the epoch is the same after the script as before it; a
 sequence with CACHE above 1 makes RESTART IDENTITY reload as before (its ranges cached by
@@ -101,6 +102,12 @@ SCRIPT: list[tuple[int, str]] = [
     (1, "SELECT k FROM pt ORDER BY k"),
     (0, "TRUNCATE pt"),
     (1, "SELECT count(*) FROM pt"),
+    # setval, as Django's fixture loading does after each load: for the other coordinator too
+    (0, "SELECT setval('p_id_seq', 100)"),
+    (1, "INSERT INTO p (v) VALUES ('s') RETURNING id"),
+    (0, "SELECT setval(pg_get_serial_sequence('p', 'id'), 7, false)"),
+    (1, "SELECT nextval('p_id_seq')"),
+    (0, "INSERT INTO p (v) VALUES ('s') RETURNING id"),
     # the session's temp table
     (0, "CREATE TEMP TABLE tmp (x int)"),
     (0, "INSERT INTO tmp VALUES (1), (2)"),
@@ -161,6 +168,11 @@ def test_restart_of_cached_sequence_still_reloads(gridpg_cluster: Cluster, schem
         before = _epoch(first)
         first.execute("TRUNCATE cached")
         assert _epoch(first) == before
+        before = _epoch(first)
+        first.execute("SELECT setval(pg_get_serial_sequence('cached', 'id'), 50)")
+        assert _epoch(first) > before
+        assert second.execute("INSERT INTO cached (v) VALUES (3) RETURNING id").fetchall() == [(51,)]
+        before = _epoch(first)
         # a block's TRUNCATE, then DDL that does change the catalog: its COMMIT reloads
         with first.transaction():
             first.execute("TRUNCATE cached")
