@@ -37,6 +37,7 @@ from gridpg.commands import (
     policies,
     relstats,
     sequence_fill,
+    sequence_ranges,
     shard_grants,
     shard_indexes,
 )
@@ -91,6 +92,9 @@ class DdlRunner:
         self.coord = dispatcher.coord
         # the statement makes nothing a catalog reload reads (`_leaves_catalog_as_is`)
         self.leaves_catalog = False
+        # the statement is a TRUNCATE (`restarting`: ... RESTART IDENTITY): it empties tables
+        # and changes no definition a coordinator caches (`finish`, `_leaves_catalog_as_is`)
+        self.truncating = self.restarting = False
 
     @property
     def snapshot(self) -> CatalogSnapshot:
@@ -133,6 +137,8 @@ class DdlRunner:
         tag = ""
         self.leaves_catalog = kind == "CreateSchemaStmt" and not after \
             and not parse_tree(request.sql)[kind].get("schemaElts")
+        self.truncating = kind == "TruncateStmt" and not after
+        self.restarting = self.truncating and bool(parse_tree(request.sql)[kind].get("restart_seqs"))
         cascading = cascades.is_cascading_drop(kind, parse_tree(request.sql))
         missing_before = await cascades.lost_distribution_columns(self) if cascading else []
         skipped = await code_truncate.skipped_catalog(self, request.sql) if kind == "TruncateStmt" else None
@@ -559,11 +565,19 @@ class DdlRunner:
             for hook in hooks:
                 await hook()
             quiet = await self._leaves_catalog_as_is()
-            self.leaves_catalog = False  # (this statement's alone)
+            self.leaves_catalog = self.truncating = self.restarting = False  # (this statement's alone)
             await txn.commit()
             if not quiet:
                 await self.coord.metadata_changed()
         else:
+            # A TRUNCATE in a block stays DDL for the block (its private snapshot, the
+            # block's own catalog connection for what would parse its tables elsewhere and
+            # wait for its ACCESS EXCLUSIVE lock), but its COMMIT reloads no coordinator
+            # while every DDL of the block was one (`_leaves_catalog_as_is`; the restarted
+            # sequences: commands/sequences.SequenceDdl.apply)
+            quiet = self.truncating and (self.runner.ddl_in_block_quiet or not self.runner.ddl_in_block)
+            self.truncating = self.restarting = False
+            self.runner.ddl_in_block_quiet = quiet
             self.runner.ddl_in_block = True
             for part in txn.participants.values():  # statements parsed before the DDL: again
                 part.conn.forget_prepared()
@@ -582,7 +596,18 @@ class DdlRunner:
         triggers, rights, shard routes) comes from an empty schema; name lookups through a
         search_path naming it are the servers' own. Unless a user's event trigger is
         enabled: its function, fired by the statement, may have made anything (gridpg's
-        own, the loopback's DDL guard, makes nothing for a CREATE SCHEMA)."""
+        own, the loopback's DDL guard, makes nothing for a CREATE SCHEMA).
+
+        A TRUNCATE (h-truncate28) changes no definition: the tables keep their OIDs, columns,
+        triggers and placement; their new files are the servers' own business, and so are
+        the plans the servers prepared over them (PostgreSQL re-plans them). What a reload
+        would drop that a TRUNCATE changes are the coordinators' cached ranges of the
+        sequences RESTART IDENTITY restarts: none exist while every sequence has CACHE 1
+        (`sequence_ranges`)."""
+        if self.truncating:
+            # (TRUNCATE fires no event trigger; its ON TRUNCATE triggers' DDL, through the
+            # loopback, moves the epoch itself)
+            return not self.restarting or await sequence_ranges.is_none_cached(await self.conn(self.coord.catalog_node))
         if not self.leaves_catalog:
             return False
         conn = await self.conn(self.coord.catalog_node)

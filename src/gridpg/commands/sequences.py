@@ -41,6 +41,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 
+from gridpg.commands import sequence_ranges
 from gridpg.errors import FEATURE_NOT_SUPPORTED, PgError
 from gridpg.pgwire import codec
 from gridpg.planner import analyze
@@ -758,7 +759,8 @@ async def _setval(dispatcher: Dispatcher, name: str, texts: list[str | None]) ->
     except GtmError as exc:
         raise PgError(exc.code, exc.message.replace(f'"{held}"', f'"{_bare(name)}"')) from None
     coord.forget_sequences([held])
-    await coord.metadata_changed()  # every coordinator drops its cached ranges
+    if not await _none_cached(coord):  # every coordinator drops its cached ranges
+        await coord.metadata_changed()
     if is_called:
         dispatcher.runner.sequence_values[name] = value
     return value
@@ -980,8 +982,23 @@ class SequenceDdl:
                 await gtm.seq_rename(old, new)
             touched += [old, new or old]
         coord.forget_sequences(touched)
-        if touched:
+        if touched and not await self._restarts_only_uncached(coord):
             await coord.metadata_changed()
+
+    async def _restarts_only_uncached(self, coord: Any) -> bool:
+        """Whether this is a TRUNCATE ... RESTART IDENTITY's restart alone while no
+        coordinator holds a cached range of any sequence (`sequence_ranges`): no reload."""
+        if not self.restarted or self.drop or self.created_by or self.realter or self.rename:
+            return False
+        return await _none_cached(coord)
+
+
+async def _none_cached(coord: Any) -> bool:
+    """Whether no coordinator can hold a cached range of any sequence (`sequence_ranges`):
+    a restart or setval then needs no reload anywhere (Django's fixtures setval after each
+    load; each reloaded every coordinator)."""
+    rows = await coord.internal_query(coord.catalog_node, sequence_ranges.NONE_CACHED_SQL)
+    return bool(rows) and rows[0][0] == "t"
 
 
 async def before_statement(dispatcher: Dispatcher, sql: str) -> SequenceDdl | None:

@@ -184,6 +184,7 @@ async def _catalog_moved(dispatcher: Dispatcher) -> None:
     """The transaction's own view of the catalog (the new table, the populated flag);
     every coordinator reloads when it commits."""
     dispatcher.runner.ddl_in_block = True
+    dispatcher.runner.ddl_in_block_quiet = False
     await dispatcher.runner.load_private_snapshot()
 
 

@@ -24,7 +24,7 @@ from gridpg.planner import tempnames
 from gridpg.planner.context import CatalogView, SessionView, parse_search_path
 from gridpg.planner.router import group_for_value
 from gridpg.sql import parse as sqlparse
-from gridpg.sql.quote import quote_ident, quote_literal
+from gridpg.sql.quote import quote_ident, quote_literal, quote_qualified
 
 if TYPE_CHECKING:
     from gridpg.catalog.model import DistTable
@@ -629,11 +629,33 @@ async def _sequences_to_reset(dispatcher: Dispatcher, plan: plans.UtilityPlan) -
         return {}
     coord = dispatcher.coord
     out: dict[str, int | None] = {}
-    for table in plan.tables:
+    tables = list(plan.tables)
+    if plan.sequences == "restart" and plan.tree[plan.kind].get("behavior") == "DROP_CASCADE":
+        tables += await _truncated_by_cascade(dispatcher, tables)
+    for table in tables:
         for column in await coord.table_columns(dispatcher.runner, table):
             if column.sequence:
                 out[column.sequence] = None if plan.sequences == "drop" else await coord._sequence_start(column.sequence)
     return out
+
+
+async def _truncated_by_cascade(dispatcher: Dispatcher, tables: list[Any]) -> list[Any]:
+    """The distributed tables a TRUNCATE ... CASCADE empties beside the ones it names (their
+    foreign keys reference them, at any depth): RESTART IDENTITY restarts their sequences
+    too, in the GTM as on the catalog server (they went on from where they were)."""
+    if not tables:
+        return []
+    named = ", ".join(f"pg_catalog.to_regclass({quote_literal(quote_qualified(t.schema, t.name))})::oid"
+                      for t in tables)
+    conn = await dispatcher.runner.txn.connection(dispatcher.coord.catalog_node, wants_block=True)
+    rows = await conn.query(
+        f"WITH RECURSIVE r(oid) AS (SELECT unnest(ARRAY[{named}]) UNION SELECT c.conrelid FROM "
+        "pg_catalog.pg_constraint c JOIN r ON c.confrelid = r.oid WHERE c.contype = 'f') "
+        "SELECT n.nspname, k.relname FROM r JOIN pg_catalog.pg_class k ON k.oid = r.oid "
+        "JOIN pg_catalog.pg_namespace n ON n.oid = k.relnamespace")
+    snapshot = dispatcher.runner.snapshot()
+    found = (snapshot.table(str(schema), str(name)) for schema, name in rows)
+    return [t for t in found if t is not None and t not in tables]
 
 
 _Runner = Callable[["Dispatcher", "ExecRequest", Any], Awaitable[None]]

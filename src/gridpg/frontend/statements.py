@@ -189,6 +189,9 @@ class StatementRunner:
         self.presynced: set[str] = set()  # nodes already sent their Sync with the Execute
         self.dispatcher = Dispatcher(coordinator, self)
         self.ddl_in_block = False
+        # every DDL of the block so far changed nothing a coordinator caches (TRUNCATE):
+        # its COMMIT reloads no coordinator (commands/ddl.DdlRunner.finish)
+        self.ddl_in_block_quiet = False
         self._private_snapshot: CatalogSnapshot | None = None
         self.private_views: dict[tuple[str, str], str] = {}  # with the private snapshot
         self.private_rules: dict[tuple[str, str], Any] = {}
@@ -417,7 +420,8 @@ class StatementRunner:
         Settings changed inside the block are kept by COMMIT and undone by ROLLBACK; the
         block's connections then hold a state no tag describes, so they are closed."""
         ddl = self.ddl_in_block
-        self.ddl_in_block = False
+        reload = ddl and not self.ddl_in_block_quiet
+        self.ddl_in_block = self.ddl_in_block_quiet = False
         if ddl:  # committed, the new epoch does it for every connection; rolled back, only these saw it
             for part in self.txn.participants.values():
                 part.conn.forget_prepared()
@@ -448,7 +452,7 @@ class StatementRunner:
                 await self.notify.rollback()
                 raise
             self.state.commit()
-            if ddl:
+            if reload:
                 await self.coord.metadata_changed()
             pending, self.sequence_ddl = self.sequence_ddl, []
             for change in pending:
