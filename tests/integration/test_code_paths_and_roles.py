@@ -266,8 +266,8 @@ def test_view_only_role_reads_views_of_any_plan(gridpg_cluster: Cluster, plain_p
 
 def test_merge_refusals_leave_nothing_behind(pair: Any) -> None:
     """MERGE forms gridpg cannot run on the nodes are refused (0A000), never run against
-    the wrong rows: an update away from its source row's node, an INSERT without the
-    distribution column in the ON condition. A join off the distribution columns (the
+    the wrong rows: an update away from its source row's node. An INSERT without the
+    distribution column in the ON condition (decided by the coordinator since 2026-12-07), a join off the distribution columns (the
     source broadcast), a grouped source (staged by its key), a view as the target (staged
     on its table's nodes, since 2026-12-04), a new row of another node (moved there) and a
     subquery outside the source (its table copied to the nodes; both h-merge24, 2026-12-07)
@@ -278,7 +278,9 @@ def test_merge_refusals_leave_nothing_behind(pair: Any) -> None:
         "MERGE INTO t USING x ON t.id = x.id WHEN NOT MATCHED THEN INSERT (id, v) VALUES (x.id + 100, 0)",
         ("MERGE INTO t USING x ON t.id = x.id WHEN MATCHED THEN UPDATE SET id = x.id + 100", REFUSED),
         "MERGE INTO t USING x ON t.v = x.id WHEN MATCHED THEN UPDATE SET v = 1",
-        ("MERGE INTO t USING x ON t.v = x.id WHEN NOT MATCHED THEN INSERT (id, v) VALUES (x.id, 1)", REFUSED),
+        # (no key in ON: the coordinator decides NOT MATCHED, since 2026-12-07)
+        "MERGE INTO t USING x ON t.v = x.id WHEN NOT MATCHED THEN INSERT (id, v) VALUES (x.id, 1)",
+        "MERGE INTO t USING x ON t.v = x.id WHEN NOT MATCHED THEN INSERT (id, v) VALUES (x.id + 500, 1)",
         ("WITH m AS MATERIALIZED (SELECT id, count(*) AS n FROM x GROUP BY id) "
          "MERGE INTO t USING m ON t.id = m.id WHEN MATCHED THEN UPDATE SET v = m.n"),
         "MERGE INTO t USING x ON t.id = x.id AND x.id IN (SELECT id FROM ref) WHEN MATCHED THEN DELETE",
