@@ -28,7 +28,7 @@ import contextlib
 from collections.abc import AsyncIterator
 from typing import TYPE_CHECKING, Any
 
-from gridpg.errors import PgError
+from gridpg.errors import FEATURE_NOT_SUPPORTED, PgError
 from gridpg.planner import analyze
 from gridpg.sql import parse as sqlparse
 from gridpg.sql.quote import quote_ident, quote_literal, quote_qualified
@@ -68,6 +68,7 @@ async def owners_rights(dispatcher: Dispatcher, plan: DistributedPlan) -> AsyncI
         conn = await runner.txn.connection(dispatcher.coord.catalog_node, wants_block=True)
         await conn.settle()
         if not await _may_lift(dispatcher, view_sql, plan.sql or view_sql, conn):
+            await _ensure_no_owner_policies(dispatcher, view_sql, conn)
             yield
             return
         await conn.simple_query(f"EXPLAIN (GENERIC_PLAN, COSTS OFF) {view_sql}\n")  # 42501 as PostgreSQL
@@ -82,6 +83,67 @@ async def owners_rights(dispatcher: Dispatcher, plan: DistributedPlan) -> AsyncI
             with contextlib.suppress(PgError):  # a failed block: its end undoes both
                 for statement in back:  # (one each: they are replayed one by one on joins)
                     await runner.txn.set_local(statement)
+
+
+# Views (not security_invoker) owned by another role than the session's, and tables with
+# row-level security read inside views that the session may read itself: both present, the
+# session's rights give other rows (a table it may not read fails with 42501 as before).
+_OWNER_POLICIES_SQL = """
+SELECT EXISTS (SELECT FROM pg_catalog.pg_class v WHERE v.oid IN ({views}) AND v.relkind = 'v'
+                 AND v.relowner <> (SELECT oid FROM pg_catalog.pg_roles WHERE rolname = current_user)
+                 AND NOT coalesce(v.reloptions::text[] && ARRAY['security_invoker=true', 'security_invoker=on'],
+                                  false))
+   AND EXISTS (SELECT FROM pg_catalog.pg_class t WHERE t.oid IN ({tables}) AND t.relrowsecurity
+                 AND pg_catalog.has_any_column_privilege(t.oid, 'SELECT'))"""
+
+
+async def _ensure_no_owner_policies(dispatcher: Dispatcher, view_sql: str, conn: Any) -> None:
+    """Raise 0A000 when the session's rights would read a view's table under other
+    row-level security policies than PostgreSQL's. A view that is not security_invoker
+    reads its tables with its owner's policies (none when the owner owns the table and it
+    is not FORCEd); the inlined plan runs with the session's, and lifting to the superuser
+    (no policy at all) is not safe either: the answer would be other rows, silently
+    (h-probe28b: a role's own policies cut a count through its view's owner from 29 to
+    13). A view the session's role owns, or a security_invoker one, reads as the session."""
+    views, tables = _views_and_their_tables(dispatcher, view_sql)
+    if not views or not tables:
+        return
+
+    def oids(names: set[str]) -> str:
+        return ", ".join(f"pg_catalog.to_regclass({quote_literal(n)})" for n in sorted(names))
+
+    rows = await conn.query(_OWNER_POLICIES_SQL.format(views=oids(views), tables=oids(tables)))
+    if rows and rows[0][0] == "t":
+        raise PgError(
+            FEATURE_NOT_SUPPORTED,
+            "reading a view over a table with row-level security together with tables gridpg joins "
+            "itself is not supported by gridpg: the view's tables would be read under the session's "
+            "policies, not its owner's",
+            hint="Make the view security_invoker, query it as its owner, or join it on the distribution "
+                 "column (the nodes then read it with its owner's rights).")
+
+
+def _views_and_their_tables(dispatcher: Dispatcher, sql: str) -> tuple[set[str], set[str]]:
+    """The user views `sql` reads (views in views too), and the other relations their
+    definitions name, as qualified names."""
+    views = dispatcher.runner.views()
+    found: set[str] = set()
+    inside: set[str] = set()
+    pending: list[tuple[str, bool]] = [(sql, False)]
+    seen: set[tuple[str, str]] = set()
+    while pending and len(seen) < 200:
+        text, in_view = pending.pop()
+        for ref in analyze.relations(sqlparse.parse_tree(text)):
+            key = next((k for k in views if k[1] == ref.name and ref.schema in (None, k[0])), None)
+            if key is None:
+                if in_view:
+                    inside.add(quote_qualified(ref.schema, ref.name) if ref.schema else quote_ident(ref.name))
+                continue
+            found.add(quote_qualified(*key))
+            if key not in seen:
+                seen.add(key)
+                pending.append((views[key], True))
+    return found, inside
 
 
 def _is_select(sql: str) -> bool:
