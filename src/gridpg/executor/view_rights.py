@@ -88,13 +88,17 @@ async def owners_rights(dispatcher: Dispatcher, plan: DistributedPlan) -> AsyncI
 # Views (not security_invoker) owned by another role than the session's, and tables with
 # row-level security read inside views that the session may read itself: both present, the
 # session's rights give other rows (a table it may not read fails with 42501 as before).
+# Names are matched in pg_class, not with to_regclass (which checks schema USAGE and would
+# fail the statement's block on a schema of the view owner's).
 _OWNER_POLICIES_SQL = """
-SELECT EXISTS (SELECT FROM pg_catalog.pg_class v WHERE v.oid IN ({views}) AND v.relkind = 'v'
+SELECT EXISTS (SELECT FROM pg_catalog.pg_class v JOIN pg_catalog.pg_namespace n ON n.oid = v.relnamespace
+               WHERE (n.nspname, v.relname) IN ({views}) AND v.relkind = 'v'
                  AND v.relowner <> (SELECT oid FROM pg_catalog.pg_roles WHERE rolname = current_user)
                  AND NOT coalesce(v.reloptions::text[] && ARRAY['security_invoker=true', 'security_invoker=on'],
                                   false))
-   AND EXISTS (SELECT FROM pg_catalog.pg_class t WHERE t.oid IN ({tables}) AND t.relrowsecurity
-                 AND pg_catalog.has_any_column_privilege(t.oid, 'SELECT'))"""
+   AND EXISTS (SELECT FROM pg_catalog.pg_class t JOIN pg_catalog.pg_namespace n ON n.oid = t.relnamespace
+               WHERE ((n.nspname, t.relname) IN ({tables}) OR (n.nspname = ANY ({path}) AND t.relname IN ({bare})))
+                 AND t.relrowsecurity AND pg_catalog.has_any_column_privilege(t.oid, 'SELECT'))"""
 
 
 async def _ensure_no_owner_policies(dispatcher: Dispatcher, view_sql: str, conn: Any) -> None:
@@ -103,16 +107,23 @@ async def _ensure_no_owner_policies(dispatcher: Dispatcher, view_sql: str, conn:
     reads its tables with its owner's policies (none when the owner owns the table and it
     is not FORCEd); the inlined plan runs with the session's, and lifting to the superuser
     (no policy at all) is not safe either: the answer would be other rows, silently
-    (h-probe28b: a role's own policies cut a count through its view's owner from 29 to
+    (h-probe28b: a role's own policies cut a count through its view's owner from 30 to
     13). A view the session's role owns, or a security_invoker one, reads as the session."""
-    views, tables = _views_and_their_tables(dispatcher, view_sql)
+    from gridpg.executor.run import search_path
+
+    path = [p for p in search_path(dispatcher) if p]
+    views, tables = _views_and_their_tables(dispatcher, view_sql, path)
     if not views or not tables:
         return
 
-    def oids(names: set[str]) -> str:
-        return ", ".join(f"pg_catalog.to_regclass({quote_literal(n)})" for n in sorted(names))
+    def pairs(names: set[tuple[str, str]]) -> str:
+        return ", ".join(f"({quote_literal(a)}, {quote_literal(b)})" for a, b in sorted(names)) or "(NULL, NULL)"
 
-    rows = await conn.query(_OWNER_POLICIES_SQL.format(views=oids(views), tables=oids(tables)))
+    bare = {name for schema, name in tables if not schema}
+    rows = await conn.query(_OWNER_POLICIES_SQL.format(
+        views=pairs(views), tables=pairs({t for t in tables if t[0]}),
+        path="ARRAY[" + ", ".join(quote_literal(p) for p in path) + "]::text[]",
+        bare=", ".join(quote_literal(n) for n in sorted(bare)) or "NULL"))
     if rows and rows[0][0] == "t":
         raise PgError(
             FEATURE_NOT_SUPPORTED,
@@ -123,25 +134,26 @@ async def _ensure_no_owner_policies(dispatcher: Dispatcher, view_sql: str, conn:
                  "column (the nodes then read it with its owner's rights).")
 
 
-def _views_and_their_tables(dispatcher: Dispatcher, sql: str) -> tuple[set[str], set[str]]:
-    """The user views `sql` reads (views in views too), and the other relations their
-    definitions name, as qualified names."""
+def _views_and_their_tables(dispatcher: Dispatcher, sql: str,
+                            path: list[str]) -> tuple[set[tuple[str, str]], set[tuple[str, str]]]:
+    """The user views `sql` reads (views in views too), as (schema, name), and the other
+    relations their definitions name, as (schema or "", name). An unqualified name is the
+    first view of that name along the search_path."""
     views = dispatcher.runner.views()
-    found: set[str] = set()
-    inside: set[str] = set()
+    found: set[tuple[str, str]] = set()
+    inside: set[tuple[str, str]] = set()
     pending: list[tuple[str, bool]] = [(sql, False)]
-    seen: set[tuple[str, str]] = set()
-    while pending and len(seen) < 200:
+    while pending and len(found) < 200:
         text, in_view = pending.pop()
         for ref in analyze.relations(sqlparse.parse_tree(text)):
-            key = next((k for k in views if k[1] == ref.name and ref.schema in (None, k[0])), None)
+            schemas = [ref.schema] if ref.schema else path
+            key = next(((s, ref.name) for s in schemas if (s, ref.name) in views), None)
             if key is None:
                 if in_view:
-                    inside.add(quote_qualified(ref.schema, ref.name) if ref.schema else quote_ident(ref.name))
+                    inside.add((ref.schema or "", ref.name))
                 continue
-            found.add(quote_qualified(*key))
-            if key not in seen:
-                seen.add(key)
+            if key not in found:
+                found.add(key)
                 pending.append((views[key], True))
     return found, inside
 
