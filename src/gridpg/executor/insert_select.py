@@ -208,7 +208,13 @@ async def _stage(dispatcher: Dispatcher, target: DistTable, route: InsertSelectR
         conn = await txn.connection(fragment.group, wants_block=True)
         await conn.settle()
         await conn.simple_query(f"CREATE UNLOGGED TABLE {source} AS {shape} WITH NO DATA")
-        await conn.simple_query(f"INSERT INTO {source}{f' ({quoted})' if quoted else ''} {fragment.sql}")
+        conn.notices.clear()
+        try:
+            await conn.simple_query(f"INSERT INTO {source}{f' ({quoted})' if quoted else ''} {fragment.sql}")
+        finally:  # the user's SELECT ran here: its functions' notices are the client's
+            for notice in conn.notices:
+                dispatcher.session.send(notice)
+            conn.notices.clear()
     return stage, source
 
 

@@ -338,6 +338,7 @@ async def scatter(dispatcher: Dispatcher, request: ExecRequest, plan: Distribute
         out.buffer = []  # Execute with a row limit: rows are handed out by BufferedRows
     quiet = _RowSink(dispatcher, request)
     quiet.emit_row = lambda raw: None  # type: ignore[method-assign]
+    quiet.emit_notice = lambda raw: None  # type: ignore[method-assign]  # (a copy's twin of the counted one's)
     quiet.described = True
     total = 0
     tag_word = ""
@@ -510,6 +511,12 @@ class _RowSink:
         else:
             self.dispatcher.session.send(raw)
 
+    def emit_notice(self, raw: bytes) -> None:
+        """A node's NoticeResponse (a RAISE NOTICE/WARNING of a function the fragment
+        calls), to the client at once as PostgreSQL sends it while the statement runs:
+        rows may be buffered, notices never are."""
+        self.dispatcher.session.send(raw)
+
     def finish(self, tag: str) -> None:
         if self.buffer is None:
             self.dispatcher.session.send(codec.build_command_complete(tag))
@@ -531,6 +538,9 @@ class _GroupBuffer(_RowSink):
 
     def emit_row(self, raw: bytes) -> None:
         self.kept.append(raw)
+
+    def emit_notice(self, raw: bytes) -> None:
+        self.parent.emit_notice(raw)
 
 
 def in_sent_order(groups: list[str]) -> list[tuple[str, int]]:
@@ -763,6 +773,8 @@ async def _collect(conn: BackendConnection, simple: bool, out: _RowSink, skip: i
                 rows += 1
             elif kind == 0x54:
                 out.emit_description(conn.client_row_description(raw))
+            elif kind == 0x4E:
+                out.emit_notice(raw)
             elif kind == 0x43:
                 tag = raw[5:-1].decode()
                 if not simple:
@@ -842,6 +854,8 @@ async def copy_rows_to_catalog(
                         nbytes += len(raw)
                     elif kind == 0x45:
                         error = error or conn.error(codec.parse_error_fields(raw[5:]))
+                    elif kind == 0x4E:  # the user's functions' notices, as PostgreSQL sends them
+                        dispatcher.session.send(raw)
                     elif kind == 0x5A:
                         conn.txn_status = raw[5:6]
                         done = True

@@ -28,7 +28,7 @@ import contextlib
 from collections.abc import AsyncIterator
 from typing import TYPE_CHECKING, Any
 
-from gridpg.errors import PgError
+from gridpg.errors import FEATURE_NOT_SUPPORTED, PgError
 from gridpg.planner import analyze
 from gridpg.sql import parse as sqlparse
 from gridpg.sql.quote import quote_ident, quote_literal, quote_qualified
@@ -68,6 +68,7 @@ async def owners_rights(dispatcher: Dispatcher, plan: DistributedPlan) -> AsyncI
         conn = await runner.txn.connection(dispatcher.coord.catalog_node, wants_block=True)
         await conn.settle()
         if not await _may_lift(dispatcher, view_sql, plan.sql or view_sql, conn):
+            await _ensure_no_owner_policies(dispatcher, view_sql, conn)
             yield
             return
         await conn.simple_query(f"EXPLAIN (GENERIC_PLAN, COSTS OFF) {view_sql}\n")  # 42501 as PostgreSQL
@@ -82,6 +83,79 @@ async def owners_rights(dispatcher: Dispatcher, plan: DistributedPlan) -> AsyncI
             with contextlib.suppress(PgError):  # a failed block: its end undoes both
                 for statement in back:  # (one each: they are replayed one by one on joins)
                     await runner.txn.set_local(statement)
+
+
+# Views (not security_invoker) owned by another role than the session's, and tables with
+# row-level security read inside views that the session may read itself: both present, the
+# session's rights give other rows (a table it may not read fails with 42501 as before).
+# Names are matched in pg_class, not with to_regclass (which checks schema USAGE and would
+# fail the statement's block on a schema of the view owner's).
+_OWNER_POLICIES_SQL = """
+SELECT EXISTS (SELECT FROM pg_catalog.pg_class v JOIN pg_catalog.pg_namespace n ON n.oid = v.relnamespace
+               WHERE (n.nspname, v.relname) IN ({views}) AND v.relkind = 'v'
+                 AND v.relowner <> (SELECT oid FROM pg_catalog.pg_roles WHERE rolname = current_user)
+                 AND NOT coalesce(v.reloptions::text[] && ARRAY['security_invoker=true', 'security_invoker=on'],
+                                  false))
+   AND EXISTS (SELECT FROM pg_catalog.pg_class t JOIN pg_catalog.pg_namespace n ON n.oid = t.relnamespace
+               WHERE ((n.nspname, t.relname) IN ({tables}) OR (n.nspname = ANY ({path}) AND t.relname IN ({bare})))
+                 AND t.relrowsecurity AND pg_catalog.has_any_column_privilege(t.oid, 'SELECT'))"""
+
+
+async def _ensure_no_owner_policies(dispatcher: Dispatcher, view_sql: str, conn: Any) -> None:
+    """Raise 0A000 when the session's rights would read a view's table under other
+    row-level security policies than PostgreSQL's. A view that is not security_invoker
+    reads its tables with its owner's policies (none when the owner owns the table and it
+    is not FORCEd); the inlined plan runs with the session's, and lifting to the superuser
+    (no policy at all) is not safe either: the answer would be other rows, silently
+    (h-probe28b: a role's own policies cut a count through its view's owner from 30 to
+    13). A view the session's role owns, or a security_invoker one, reads as the session."""
+    from gridpg.executor.run import search_path
+
+    path = [p for p in search_path(dispatcher) if p]
+    views, tables = _views_and_their_tables(dispatcher, view_sql, path)
+    if not views or not tables:
+        return
+
+    def pairs(names: set[tuple[str, str]]) -> str:
+        return ", ".join(f"({quote_literal(a)}, {quote_literal(b)})" for a, b in sorted(names)) or "(NULL, NULL)"
+
+    bare = {name for schema, name in tables if not schema}
+    rows = await conn.query(_OWNER_POLICIES_SQL.format(
+        views=pairs(views), tables=pairs({t for t in tables if t[0]}),
+        path="ARRAY[" + ", ".join(quote_literal(p) for p in path) + "]::text[]",
+        bare=", ".join(quote_literal(n) for n in sorted(bare)) or "NULL"))
+    if rows and rows[0][0] == "t":
+        raise PgError(
+            FEATURE_NOT_SUPPORTED,
+            "reading a view over a table with row-level security together with tables gridpg joins "
+            "itself is not supported by gridpg: the view's tables would be read under the session's "
+            "policies, not its owner's",
+            hint="Make the view security_invoker, query it as its owner, or join it on the distribution "
+                 "column (the nodes then read it with its owner's rights).")
+
+
+def _views_and_their_tables(dispatcher: Dispatcher, sql: str,
+                            path: list[str]) -> tuple[set[tuple[str, str]], set[tuple[str, str]]]:
+    """The user views `sql` reads (views in views too), as (schema, name), and the other
+    relations their definitions name, as (schema or "", name). An unqualified name is the
+    first view of that name along the search_path."""
+    views = dispatcher.runner.views()
+    found: set[tuple[str, str]] = set()
+    inside: set[tuple[str, str]] = set()
+    pending: list[tuple[str, bool]] = [(sql, False)]
+    while pending and len(found) < 200:
+        text, in_view = pending.pop()
+        for ref in analyze.relations(sqlparse.parse_tree(text)):
+            schemas = [ref.schema] if ref.schema else path
+            key = next(((s, ref.name) for s in schemas if (s, ref.name) in views), None)
+            if key is None:
+                if in_view:
+                    inside.add((ref.schema or "", ref.name))
+                continue
+            if key not in found:
+                found.add(key)
+                pending.append((views[key], True))
+    return found, inside
 
 
 def _is_select(sql: str) -> bool:

@@ -227,7 +227,10 @@ class Planner:
             # the nodes the target's own WHERE pins its rows to (query.QueryContext.target_pinned)
             target = router.target_spec(tree[kind], resolved)
             target_pinned = router.pinned_set(target, catalog.snapshot, params) if target is not None else None
-        key = ("plan", sql, session.search_path, frozenset(pinned) if pinned else None,
+        # (`view_sql` too: two views of one definition inline to one text, and the plan
+        # carries the client's own, whose rights owners_rights checks and whose text the
+        # nodes run; a plan cached for the other view's text checked the wrong view)
+        key = ("plan", sql, analysis.view_sql, session.search_path, frozenset(pinned) if pinned else None,
                frozenset(target_pinned) if target_pinned else None)
         cached = self.cache.get(key) if catalog.cacheable else None
         if cached is not None:
