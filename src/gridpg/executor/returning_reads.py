@@ -1,0 +1,85 @@
+"""An INSERT whose RETURNING list reads a distributed table in a sub-select, run as a
+data-modifying WITH.
+
+Sent as written, the INSERT would run on the node of each inserted row and its sub-select
+(`RETURNING id, (SELECT name FROM users WHERE users.id = orders.user_id)`) would read that
+node's share of `users` only. PostgreSQL evaluates a RETURNING list over the rows the
+write produced, with the statement's snapshot (other tables, and the written table
+itself, as they were before the write), which is what a data-modifying WITH gives too:
+
+    WITH gp_returning AS (INSERT ... RETURNING *)
+    SELECT <the RETURNING list> FROM gp_returning AS orders
+
+executor/modifying_cte.py runs that as steps (the INSERT routed as any INSERT, its rows
+captured in order, then the SELECT planned over them with the cluster's planner, tables
+it reads that were written frozen as they were before). The client is answered as for
+the INSERT: same columns, rows in the INSERT's order, and the tag `INSERT 0 n`.
+
+What the wrapper cannot carry is refused before anything runs: RETURNING with OLD/NEW
+(PostgreSQL 18's `RETURNING old.x` reads the row before an ON CONFLICT update, which
+`RETURNING *` does not give).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import TYPE_CHECKING
+
+from pglast import ast
+from pglast.stream import RawStream
+
+from gridpg.errors import FEATURE_NOT_SUPPORTED, PgError
+from gridpg.pgwire import codec
+from gridpg.sql.parse import ast_nodes as nodes_of_kind
+from gridpg.sql.parse import parse_sql
+
+if TYPE_CHECKING:
+    from gridpg.executor.dispatch import Dispatcher, ExecRequest
+
+_ENTRY = "gp_returning"
+
+
+async def run(dispatcher: Dispatcher, request: ExecRequest) -> None:
+    """Run the INSERT as a data-modifying WITH, its tag the INSERT's."""
+    wrapped = build_wrapped(request.sql)
+    session = dispatcher.session
+    out = session.out
+    mark = len(out)
+    await dispatcher.run(dataclasses.replace(request, sql=wrapped, client_sql=request.client_sql or request.sql))
+    if session.out is out:
+        _retag(out, mark)
+
+
+def build_wrapped(sql: str) -> str:
+    """`WITH gp_returning AS (INSERT ... RETURNING *) SELECT <list> FROM gp_returning AS
+    <target's name or alias>`, the INSERT's own WITH entries first."""
+    stmt = parse_sql(sql)[0].stmt
+    returning = stmt.returningClause
+    if returning.options or any(isinstance(ref.fields[0], ast.String) and ref.fields[0].sval in ("old", "new")
+                                for ref in nodes_of_kind(returning.exprs, ast.ColumnRef) if len(ref.fields) > 1):
+        raise PgError(FEATURE_NOT_SUPPORTED,
+                      "INSERT with RETURNING OLD/NEW and a sub-select over a distributed table is not "
+                      "supported by gridpg", hint="Read the value in a statement of its own first.")
+    relation = stmt.relation
+    alias = relation.alias.aliasname if relation.alias is not None else relation.relname
+    outer_with = stmt.withClause
+    stmt.withClause = None
+    stmt.returningClause = ast.ReturningClause(
+        exprs=(ast.ResTarget(val=ast.ColumnRef(fields=(ast.A_Star(),))),))
+    entry = ast.CommonTableExpr(ctename=_ENTRY, ctequery=stmt)
+    ctes = (*(outer_with.ctes if outer_with is not None else ()), entry)
+    select = ast.SelectStmt(
+        targetList=returning.exprs,
+        fromClause=(ast.RangeVar(relname=_ENTRY, inh=True, relpersistence="p", alias=ast.Alias(aliasname=alias)),),
+        withClause=ast.WithClause(ctes=ctes, recursive=bool(outer_with is not None and outer_with.recursive)),
+        op=ast.SelectStmt().op, limitOption=ast.SelectStmt().limitOption)
+    return RawStream()(select)
+
+
+def _retag(out: list[bytes], mark: int) -> None:
+    """The SELECT's tag after `mark` given as the INSERT's (`INSERT 0 n`)."""
+    for index in range(min(mark, len(out)), len(out)):
+        message = out[index]
+        if message[:1] == b"C" and message[5:12] == b"SELECT ":
+            count = message[12:].rstrip(b"\0").decode()
+            out[index] = codec.build_command_complete(f"INSERT 0 {count}")

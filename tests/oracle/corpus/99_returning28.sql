@@ -1,0 +1,32 @@
+/*
+INSERT ... RETURNING with a sub-select over a distributed table (h-returning28). Refused
+(0A000) before: the INSERT ran on the node of each row and its sub-select would read that
+node's rows only. It now runs as a data-modifying WITH (executor/returning_reads.py): the
+INSERT routed as any, the RETURNING list evaluated over its rows by the cluster's planner,
+with the statement's snapshot (the written table as it was before the write). UPDATE and
+DELETE ... RETURNING with sub-selects are checked beside them.
+*/
+CREATE SCHEMA oracle_ret28;
+CREATE TABLE oracle_ret28.users (id int PRIMARY KEY, name text);
+CREATE TABLE oracle_ret28.orders (id int PRIMARY KEY, user_id int, total numeric(8,2));
+CREATE TABLE oracle_ret28.items (id int PRIMARY KEY, order_id int, q int);
+INSERT INTO oracle_ret28.users SELECT g, 'u' || g FROM generate_series(1, 20) g;
+INSERT INTO oracle_ret28.orders SELECT g, g % 20 + 1, g * 1.5 FROM generate_series(1, 40) g;
+INSERT INTO oracle_ret28.items SELECT g, g % 40 + 1, g FROM generate_series(1, 200) g;
+SET search_path TO oracle_ret28, public;
+BEGIN;
+INSERT INTO orders (id, user_id, total) VALUES (101, 7, 10) RETURNING id, (SELECT name FROM users WHERE users.id = orders.user_id);
+-- ordered
+INSERT INTO orders AS o (id, user_id, total) VALUES (105, 3, 1), (102, 17, 2), (109, 11, 3), (103, 1, 4) RETURNING *, (SELECT name FROM users u WHERE u.id = o.user_id) AS who, (SELECT count(*) FROM orders), (SELECT sum(q) FROM items i WHERE i.order_id = o.id - 100);
+-- ordered
+INSERT INTO orders (id, user_id, total) SELECT 200 + id, id, id FROM users WHERE id <= 5 ORDER BY id DESC RETURNING total, (SELECT count(*) FROM items WHERE items.order_id = orders.user_id), (SELECT max(id) FROM orders);
+INSERT INTO orders (id, user_id, total) VALUES (101, 8, 10), (110, 8, 10) ON CONFLICT (id) DO NOTHING RETURNING id, (SELECT name FROM users WHERE users.id = orders.user_id);
+WITH w AS (SELECT 3 AS k) INSERT INTO orders (id, user_id, total) SELECT 300 + k, k, k FROM w RETURNING (SELECT array_agg(id ORDER BY id) FROM items WHERE items.order_id = orders.user_id) AS item_ids, user_id;
+SELECT count(*), sum(total) FROM orders;
+UPDATE orders SET total = total + 1 WHERE id = 4 RETURNING id, total, (SELECT count(*) FROM items WHERE items.order_id = orders.id), (SELECT sum(total) FROM orders);
+UPDATE orders SET total = total + 1 WHERE id < 10 RETURNING id, (SELECT count(*) FROM items WHERE items.order_id = orders.id), (SELECT sum(total) FROM orders);
+DELETE FROM orders WHERE id = 12 RETURNING id, (SELECT name FROM users WHERE users.id = orders.user_id), (SELECT count(*) FROM orders);
+DELETE FROM orders WHERE id BETWEEN 20 AND 25 RETURNING id, (SELECT count(*) FROM items WHERE items.order_id = orders.id), (SELECT count(*) FROM orders);
+ROLLBACK;
+INSERT INTO orders (id, user_id, total) VALUES (120, 9, 10) RETURNING id, (SELECT name FROM users WHERE users.id = orders.user_id);
+SELECT id, user_id, total FROM orders WHERE id >= 100 ORDER BY id;
