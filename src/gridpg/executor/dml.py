@@ -82,6 +82,13 @@ async def insert(dispatcher: Dispatcher, request: ExecRequest, tree: dict[str, A
         await returning_reads.run(dispatcher, request)  # as a data-modifying WITH
         return
     ensure_no_partial_reads(tree["InsertStmt"], resolved)
+    from gridpg.executor import no_column_insert
+
+    if no_column_insert.has_no_columns(tree["InsertStmt"]):  # rows of defaults, as many as it returns
+        columns = await dispatcher.coord.table_columns(dispatcher.runner, target)
+        spelled_request = await no_column_insert.spelled_as_defaults(dispatcher, request, columns)
+        await insert(dispatcher, spelled_request, sqlparse.parse_tree(spelled_request.sql), resolved[:1])
+        return
     if target.method == "replication" and tree["InsertStmt"].get("onConflictClause"):
         replicas.ensure_same_on_every_replica(tree["InsertStmt"]["onConflictClause"], target, "INSERT ... ON CONFLICT",
                                               dispatcher.runner.snapshot().volatile_functions)

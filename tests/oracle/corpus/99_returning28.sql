@@ -30,3 +30,11 @@ DELETE FROM orders WHERE id BETWEEN 20 AND 25 RETURNING id, (SELECT count(*) FRO
 ROLLBACK;
 INSERT INTO orders (id, user_id, total) VALUES (120, 9, 10) RETURNING id, (SELECT name FROM users WHERE users.id = orders.user_id);
 SELECT id, user_id, total FROM orders WHERE id >= 100 ORDER BY id;
+-- INSERT ... SELECT of no columns: rows of the table's defaults, as many as the SELECT returns
+CREATE TABLE oracle_ret28.dflt (a serial, b int DEFAULT 7, c timestamptz DEFAULT now(), d text, k int DEFAULT 1);
+INSERT INTO dflt SELECT FROM generate_series(1, 3);
+INSERT INTO dflt SELECT FROM orders WHERE id <= 10 RETURNING b, c = now(), d, k;
+INSERT INTO dflt SELECT FROM orders WHERE false RETURNING b;
+INSERT INTO dflt SELECT FROM generate_series(1, 2) UNION ALL SELECT FROM users WHERE id > 15 RETURNING b, (SELECT count(*) FROM dflt);
+WITH x AS (SELECT g FROM generate_series(1, 4) g) INSERT INTO dflt SELECT FROM x, users WHERE users.id = x.g RETURNING k, (SELECT count(*) FROM users WHERE users.id < dflt.k + 3);
+SELECT count(*), count(DISTINCT a), min(b), max(b), count(d), sum(k) FROM dflt;
