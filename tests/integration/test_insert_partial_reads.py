@@ -1,8 +1,10 @@
-"""An INSERT whose RETURNING list or ON CONFLICT DO UPDATE reads a distributed table in a
-sub-select is refused with 0A000 (executor/dml.ensure_no_partial_reads): those parts run
-on the node of each inserted row, where the sub-select counted that node's share only and
-the INSERT stored or returned it as the table's (silently). A sub-select over a
-REPLICATION table, complete on every node, still runs."""
+"""An INSERT whose ON CONFLICT DO UPDATE reads a distributed table in a sub-select is
+refused with 0A000 (executor/dml.ensure_no_partial_reads): it runs on the node of each
+inserted row, where the sub-select counted that node's share only and the INSERT stored
+it as the table's (silently). One whose RETURNING list alone does runs as a
+data-modifying WITH (executor/returning_reads.py, h-returning28): the whole table's
+answer, read before the write. A sub-select over a REPLICATION table, complete on every
+node, still runs as written."""
 
 from __future__ import annotations
 
@@ -27,11 +29,22 @@ def tables(gridpg_cluster: Cluster, schema: str) -> str:
     return create_in_schema(gridpg_cluster, schema, SETUP)
 
 
+@pytest.mark.parametrize(("sql", "answer"), [
+    ("INSERT INTO {s}.t VALUES (100, 1) RETURNING id, (SELECT count(*) FROM {s}.t)", [(100, 20)]),
+    ("INSERT INTO {s}.t VALUES (101, 1), (102, 2) RETURNING (SELECT count(*) FROM {s}.src)", [(20,), (20,)]),
+    ("INSERT INTO {s}.t SELECT k + 200, v FROM {s}.src WHERE k < 3 RETURNING (SELECT max(v) FROM {s}.src)",
+     [(40,), (40,)]),
+    ("INSERT INTO {s}.ref VALUES (10, 10) RETURNING (SELECT count(*) FROM {s}.src)", [(20,)]),
+])
+def test_returning_sub_selects_read_the_whole_table(gridpg_cluster: Cluster, tables: str, sql: str,
+                                                    answer: list[tuple[int, ...]]) -> None:
+    with psycopg.connect(gridpg_cluster.dsn(0), autocommit=True) as conn:
+        cur = conn.execute(sql.format(s=tables))
+        assert cur.fetchall() == answer
+        assert cur.statusmessage == f"INSERT 0 {len(answer)}"
+
+
 @pytest.mark.parametrize("sql", [
-    "INSERT INTO {s}.t VALUES (100, 1) RETURNING id, (SELECT count(*) FROM {s}.t)",
-    "INSERT INTO {s}.t VALUES (101, 1), (102, 2) RETURNING (SELECT count(*) FROM {s}.src)",
-    "INSERT INTO {s}.t SELECT k + 200, v FROM {s}.src WHERE k < 3 RETURNING (SELECT max(v) FROM {s}.src)",
-    "INSERT INTO {s}.ref VALUES (10, 10) RETURNING (SELECT count(*) FROM {s}.src)",
     "INSERT INTO {s}.t VALUES (1, 1) ON CONFLICT (id) DO UPDATE SET v = (SELECT count(*) FROM {s}.src)",
     ("INSERT INTO {s}.t VALUES (2, 1) ON CONFLICT (id) DO UPDATE SET v = 5 "
      "WHERE (SELECT count(*) FROM {s}.src) > 15"),
