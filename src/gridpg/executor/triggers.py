@@ -743,6 +743,13 @@ async def _fire_before_rows(dispatcher: Dispatcher, conn: BackendConnection, fir
                       "that reach other distributed tables")
     columns = await _table_columns(conn, qualified)
     refuse_generated_values(request.sql, columns)
+    if request.params and not request.simple and "InsertStmt" in (tree := sqlparse.parse_tree(request.sql)) \
+            and tree["InsertStmt"].get("onConflictClause"):
+        # (a parameter of ON CONFLICT only: unused by the rows made here, its type unknown)
+        from gridpg.executor.multi import inline_params
+
+        request = dataclasses.replace(request, sql=await inline_params(dispatcher, request, request.sql),
+                                      params=[], param_formats=[], param_oids=[], decode_oids=[])
     original = await arm_loopback(dispatcher, conn)
     runner.loopback_calls += 1
     try:
@@ -881,6 +888,7 @@ def new_rows_insert(sql: str, temp: str) -> str:
     stmt.relation = ast.RangeVar(relname=temp, schemaname="pg_temp", inh=True, relpersistence="p",
                                  alias=relation.alias)
     stmt.returningClause = None
+    stmt.onConflictClause = None  # (the temp table has no constraints; the stored rows keep it)
     return str(RawStream()(stmt))
 
 
@@ -893,10 +901,11 @@ def stored_rows_insert(sql: str, qualified: str, rows: list[str], columns: list[
 
     stmt = pglast.parse_sql(sql)[0].stmt
     alias = f" AS {quote_ident(stmt.relation.alias.aliasname)}" if stmt.relation.alias else ""
-    returning = ""
-    if stmt.returningClause is not None:  # (the deparsed text with it, less the text without)
+    returning = ""  # (and ON CONFLICT before it)
+    if stmt.returningClause is not None or stmt.onConflictClause is not None:
+        # (the deparsed text with them, less the text without)
         whole = str(RawStream()(stmt))
-        stmt.returningClause = None
+        stmt.returningClause = stmt.onConflictClause = None
         returning = whole[len(str(RawStream()(stmt))):]
     array = "ARRAY[" + ", ".join(quote_literal(r) for r in rows) + "]::text[]"
     names = values = ""

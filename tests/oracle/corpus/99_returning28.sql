@@ -38,3 +38,22 @@ INSERT INTO dflt SELECT FROM orders WHERE false RETURNING b;
 INSERT INTO dflt SELECT FROM generate_series(1, 2) UNION ALL SELECT FROM users WHERE id > 15 RETURNING b, (SELECT count(*) FROM dflt);
 WITH x AS (SELECT g FROM generate_series(1, 4) g) INSERT INTO dflt SELECT FROM x, users WHERE users.id = x.g RETURNING k, (SELECT count(*) FROM users WHERE users.id < dflt.k + 3);
 SELECT count(*), count(DISTINCT a), min(b), max(b), count(d), sum(k) FROM dflt;
+-- ON CONFLICT on a table whose BEFORE ROW INSERT triggers reach other distributed tables
+-- (the coordinator fires them on each proposed row, then the rows go with the ON CONFLICT)
+CREATE TABLE oracle_ret28.prices (sku int PRIMARY KEY, price numeric);
+CREATE TABLE oracle_ret28.lines (id int PRIMARY KEY, sku int, price numeric, note text);
+CREATE TABLE oracle_ret28.audit (id int GENERATED ALWAYS AS IDENTITY PRIMARY KEY, line_id int, what text);
+INSERT INTO oracle_ret28.prices SELECT g, g * 10 FROM generate_series(1, 10) g;
+CREATE FUNCTION oracle_ret28.fill_price() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN IF NEW.sku < 0 THEN RETURN NULL; END IF; NEW.price := (SELECT p.price FROM oracle_ret28.prices p WHERE p.sku = NEW.sku); INSERT INTO oracle_ret28.audit (line_id, what) VALUES (NEW.id, 'ins ' || NEW.sku); RETURN NEW; END $$;
+CREATE TRIGGER lines_fill BEFORE INSERT ON oracle_ret28.lines FOR EACH ROW EXECUTE FUNCTION oracle_ret28.fill_price();
+INSERT INTO lines (id, sku) VALUES (1, 1), (2, 2), (3, 3);
+INSERT INTO lines (id, sku) VALUES (1, 5), (4, 4), (5, -1) ON CONFLICT (id) DO NOTHING RETURNING *;
+-- ordered
+INSERT INTO lines AS l (id, sku) VALUES (2, 6), (6, 7) ON CONFLICT (id) DO UPDATE SET price = excluded.price, note = 'upd ' || l.sku || ' ' || excluded.sku RETURNING *;
+INSERT INTO lines (id, sku) VALUES (3, 8) ON CONFLICT DO NOTHING;
+INSERT INTO lines (id, sku) VALUES (7, 9), (7, 10) ON CONFLICT (id) DO NOTHING RETURNING id, price;
+-- error
+INSERT INTO lines (id, sku) VALUES (8, 1), (8, 2) ON CONFLICT (id) DO UPDATE SET note = 'twice';
+INSERT INTO lines (id, sku) VALUES (4, 2) ON CONFLICT (id) DO UPDATE SET note = 'kept' WHERE lines.price > 100 RETURNING id;
+SELECT * FROM lines ORDER BY id;
+SELECT line_id, what FROM audit ORDER BY id;
