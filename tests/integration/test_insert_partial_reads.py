@@ -68,3 +68,22 @@ def test_reference_and_plain_returning_still_run(gridpg_cluster: Cluster, tables
         row = conn.execute(f"INSERT INTO {s}.t VALUES (1, 0) ON CONFLICT (id) DO UPDATE "
                            f"SET v = (SELECT max(v) FROM {s}.ref) RETURNING v").fetchone()
         assert row == (5,)
+
+
+def test_returning_sub_selects_beside_triggers_are_refused(gridpg_cluster: Cluster, tables: str) -> None:
+    """What the target's triggers write is stored before the RETURNING list is read (as
+    a data-modifying WITH's later part), where PostgreSQL's sub-select sees the tables as
+    before the statement: refused, also for triggers the coordinator fires itself."""
+    s = tables
+    with psycopg.connect(gridpg_cluster.dsn(0), autocommit=True) as conn:
+        conn.execute(f"CREATE FUNCTION {s}.note() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN "
+                     f"INSERT INTO {s}.src VALUES (NEW.id + 1000, 0); RETURN NEW; END $$")
+        conn.execute(f"CREATE TRIGGER t_note AFTER INSERT ON {s}.t FOR EACH ROW EXECUTE FUNCTION {s}.note()")
+        for sql in (f"INSERT INTO {s}.t VALUES (500, 1) RETURNING (SELECT count(*) FROM {s}.src)",
+                    f"INSERT INTO {s}.t VALUES (501, 1) ON CONFLICT DO NOTHING RETURNING id, "
+                    f"(SELECT max(k) FROM {s}.src)"):
+            with pytest.raises(psycopg.errors.FeatureNotSupported, match="which has triggers or rules"):
+                conn.execute(sql)
+        assert conn.execute(f"SELECT count(*) FROM {s}.src").fetchone() == (20,)
+        assert conn.execute(f"INSERT INTO {s}.t VALUES (502, 1) RETURNING id").fetchall() == [(502,)]
+        assert conn.execute(f"SELECT count(*) FROM {s}.src").fetchone() == (21,)

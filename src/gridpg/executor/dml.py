@@ -79,7 +79,7 @@ async def insert(dispatcher: Dispatcher, request: ExecRequest, tree: dict[str, A
     if partial_reads(tree["InsertStmt"], resolved) == ["RETURNING"]:
         from gridpg.executor import returning_reads
 
-        await returning_reads.run(dispatcher, request)  # as a data-modifying WITH
+        await returning_reads.run(dispatcher, request, target)  # as a data-modifying WITH
         return
     ensure_no_partial_reads(tree["InsertStmt"], resolved)
     from gridpg.executor import no_column_insert

@@ -15,9 +15,10 @@ captured in order, then the SELECT planned over them with the cluster's planner,
 it reads that were written frozen as they were before). The client is answered as for
 the INSERT: same columns, rows in the INSERT's order, and the tag `INSERT 0 n`.
 
-What the wrapper cannot carry is refused before anything runs: RETURNING with OLD/NEW
-(PostgreSQL 18's `RETURNING old.x` reads the row before an ON CONFLICT update, which
-`RETURNING *` does not give).
+What the wrapper cannot carry is refused (0A000) before anything runs: RETURNING with
+OLD/NEW (PostgreSQL 18's `RETURNING old.x` reads the row before an ON CONFLICT update,
+which `RETURNING *` does not give), and a target with triggers or rules (what they write
+would be stored before the sub-selects run, and seen by them).
 """
 
 from __future__ import annotations
@@ -32,22 +33,61 @@ from gridpg.errors import FEATURE_NOT_SUPPORTED, PgError
 from gridpg.pgwire import codec
 from gridpg.sql.parse import ast_nodes as nodes_of_kind
 from gridpg.sql.parse import parse_sql
+from gridpg.sql.quote import quote_ident, quote_literal
 
 if TYPE_CHECKING:
+    from gridpg.catalog.model import DistTable
     from gridpg.executor.dispatch import Dispatcher, ExecRequest
 
 _ENTRY = "gp_returning"
 
 
-async def run(dispatcher: Dispatcher, request: ExecRequest) -> None:
+async def run(dispatcher: Dispatcher, request: ExecRequest, target: DistTable) -> None:
     """Run the INSERT as a data-modifying WITH, its tag the INSERT's."""
     wrapped = build_wrapped(request.sql)
+    if await _may_write_elsewhere(dispatcher, target):
+        raise refusal(target)
     session = dispatcher.session
     out = session.out
     mark = len(out)
     await dispatcher.run(dataclasses.replace(request, sql=wrapped, client_sql=request.client_sql or request.sql))
     if session.out is out:
         _retag(out, mark)
+
+
+async def _may_write_elsewhere(dispatcher: Dispatcher, target: DistTable) -> bool:
+    """Whether the target (or a partition of it) has triggers or rules: what they write
+    would be stored before the RETURNING list is read here, where PostgreSQL's sub-select
+    sees the tables as they were before the statement (its snapshot)."""
+    qualified = quote_literal(f"{quote_ident(target.schema)}.{quote_ident(target.name)}")
+    conn = await dispatcher.runner.txn.connection(dispatcher.coord.catalog_node, wants_block=False)
+    rows = await conn.query(
+        f"SELECT EXISTS (SELECT FROM pg_catalog.pg_trigger WHERE NOT tgisinternal AND tgrelid IN "
+        f"(SELECT relid FROM pg_catalog.pg_partition_tree({qualified}::pg_catalog.regclass))) "
+        f"OR EXISTS (SELECT FROM pg_catalog.pg_rewrite WHERE rulename <> '_RETURN' AND ev_class = "
+        f"{qualified}::pg_catalog.regclass)")
+    return rows[0][0] == "t"
+
+
+def refusal(target: DistTable) -> PgError:
+    """0A000 for an INSERT with RETURNING sub-selects over distributed tables into a table
+    whose triggers or rules may write while the INSERT runs."""
+    return PgError(FEATURE_NOT_SUPPORTED,
+                   f'INSERT with a sub-select over a distributed table in its RETURNING clause into table '
+                   f'"{target.name}", which has triggers or rules, is not supported by gridpg: the sub-select '
+                   "would see what they write, where PostgreSQL's sees the tables as before the statement",
+                   hint="Read the value in a statement of its own first.")
+
+
+def has_returning_sub_select(sql: str) -> bool:
+    """An INSERT whose RETURNING list holds a sub-select that reads a relation."""
+    if "returning" not in sql.lower():
+        return False
+    stmt = parse_sql(sql)[0].stmt
+    if not isinstance(stmt, ast.InsertStmt) or stmt.returningClause is None:
+        return False
+    return any(True for link in nodes_of_kind(stmt.returningClause.exprs, ast.SubLink)
+               for _ in nodes_of_kind(link, ast.RangeVar))
 
 
 def build_wrapped(sql: str) -> str:

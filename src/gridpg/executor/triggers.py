@@ -303,6 +303,12 @@ async def run(dispatcher: Dispatcher, request: ExecRequest, firing: TriggerFirin
     """Run the write with the coordinator firing the table's triggers (module doc)."""
     from gridpg.executor import loopback, row_writes
 
+    from gridpg.executor import returning_reads
+
+    if returning_reads.has_returning_sub_select(request.sql):
+        # (what the triggers write would be seen by the RETURNING sub-selects; and sent to
+        # the datanodes, they would read one node's rows)
+        raise returning_reads.refusal(firing.table)
     runner = dispatcher.runner
     _ensure_runnable(dispatcher, request)
     firing = _for_replication_role(firing, getattr(runner, "settings", {}))
