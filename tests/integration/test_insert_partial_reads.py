@@ -87,3 +87,18 @@ def test_returning_sub_selects_beside_triggers_are_refused(gridpg_cluster: Clust
         assert conn.execute(f"SELECT count(*) FROM {s}.src").fetchone() == (20,)
         assert conn.execute(f"INSERT INTO {s}.t VALUES (502, 1) RETURNING id").fetchall() == [(502,)]
         assert conn.execute(f"SELECT count(*) FROM {s}.src").fetchone() == (21,)
+
+
+def test_row_by_row_returning_sub_selects_are_refused(gridpg_cluster: Cluster, tables: str) -> None:
+    """An UPDATE or DELETE whose BEFORE ROW triggers reach other distributed tables runs
+    row by row on the rows' nodes (executor/row_writes.py): a RETURNING sub-select there
+    counted one node's share (16 of 20), silently, until h-returning28; refused now."""
+    s = tables
+    with psycopg.connect(gridpg_cluster.dsn(0), autocommit=True) as conn:
+        conn.execute(f"CREATE FUNCTION {s}.mark() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN "
+                     f"INSERT INTO {s}.src VALUES (OLD.id + 2000, 0); RETURN NEW; END $$")
+        conn.execute(f"CREATE TRIGGER t_mark BEFORE UPDATE ON {s}.t FOR EACH ROW EXECUTE FUNCTION {s}.mark()")
+        with pytest.raises(psycopg.errors.FeatureNotSupported, match="one by one"):
+            conn.execute(f"UPDATE {s}.t SET v = v + 1 WHERE id = 3 RETURNING id, (SELECT count(*) FROM {s}.src)")
+        assert conn.execute(f"UPDATE {s}.t SET v = v + 1 WHERE id = 3 RETURNING id, v").fetchall() == [(3, 4)]
+        assert conn.execute(f"SELECT count(*) FROM {s}.src").fetchone() == (21,)

@@ -69,22 +69,24 @@ async def _may_write_elsewhere(dispatcher: Dispatcher, target: DistTable) -> boo
     return rows[0][0] == "t"
 
 
-def refusal(target: DistTable) -> PgError:
-    """0A000 for an INSERT with RETURNING sub-selects over distributed tables into a table
-    whose triggers or rules may write while the INSERT runs."""
+_SEES_WRITES = "would see what they write, where PostgreSQL's sees the tables as before the statement"
+
+
+def refusal(target: DistTable, what: str = "INSERT", into: str = "into", why: str = _SEES_WRITES) -> PgError:
+    """0A000 for a write with RETURNING sub-selects over distributed tables into a table
+    whose triggers or rules may write while it runs."""
     return PgError(FEATURE_NOT_SUPPORTED,
-                   f'INSERT with a sub-select over a distributed table in its RETURNING clause into table '
+                   f'{what} with a sub-select over a distributed table in its RETURNING clause {into} table '
                    f'"{target.name}", which has triggers or rules, is not supported by gridpg: the sub-select '
-                   "would see what they write, where PostgreSQL's sees the tables as before the statement",
-                   hint="Read the value in a statement of its own first.")
+                   f"{why}", hint="Read the value in a statement of its own first.")
 
 
-def has_returning_sub_select(sql: str) -> bool:
-    """An INSERT whose RETURNING list holds a sub-select that reads a relation."""
+def has_returning_sub_select(sql: str, kinds: tuple[type, ...] = (ast.InsertStmt,)) -> bool:
+    """A statement of `kinds` whose RETURNING list holds a sub-select that reads a relation."""
     if "returning" not in sql.lower():
         return False
     stmt = parse_sql(sql)[0].stmt
-    if not isinstance(stmt, ast.InsertStmt) or stmt.returningClause is None:
+    if not isinstance(stmt, kinds) or stmt.returningClause is None:
         return False
     return any(True for link in nodes_of_kind(stmt.returningClause.exprs, ast.SubLink)
                for _ in nodes_of_kind(link, ast.RangeVar))

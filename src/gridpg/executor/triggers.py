@@ -309,6 +309,11 @@ async def run(dispatcher: Dispatcher, request: ExecRequest, firing: TriggerFirin
         # (what the triggers write would be seen by the RETURNING sub-selects; and sent to
         # the datanodes, they would read one node's rows)
         raise returning_reads.refusal(firing.table)
+    if firing.rows_here and returning_reads.has_returning_sub_select(request.sql, _ROW_BY_ROW_KINDS):
+        # (the rows written one by one on their nodes: each sub-select read one node's rows,
+        # `count(*)` of one node's share returned as the table's, h-returning28)
+        raise returning_reads.refusal(firing.table, firing.event, "on", "would read the rows of the node "
+                                      "where gridpg writes each row, one by one, for the BEFORE ROW triggers")
     runner = dispatcher.runner
     _ensure_runnable(dispatcher, request)
     firing = _for_replication_role(firing, getattr(runner, "settings", {}))
@@ -362,6 +367,13 @@ async def run(dispatcher: Dispatcher, request: ExecRequest, firing: TriggerFirin
         dispatcher.session.send(message)
 
 
+def _row_by_row_kinds() -> tuple[type, ...]:
+    from pglast import ast
+
+    return (ast.UpdateStmt, ast.DeleteStmt)
+
+
+_ROW_BY_ROW_KINDS = _row_by_row_kinds()
 _TWIN_IN_CONTEXT = re.compile(rf"{tg.TWIN_SCHEMA}\.(f\d+_[0-9a-f]{{16}})\([^)]*\)")
 
 
