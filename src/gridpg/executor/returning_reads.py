@@ -27,6 +27,7 @@ import dataclasses
 from typing import TYPE_CHECKING
 
 from pglast import ast
+from pglast.enums import OnConflictAction
 from pglast.stream import RawStream
 
 from gridpg.errors import FEATURE_NOT_SUPPORTED, PgError
@@ -45,7 +46,7 @@ _ENTRY = "gp_returning"
 async def run(dispatcher: Dispatcher, request: ExecRequest, target: DistTable) -> None:
     """Run the INSERT as a data-modifying WITH, its tag the INSERT's."""
     wrapped = build_wrapped(request.sql)
-    if await _may_write_elsewhere(dispatcher, target):
+    if await _may_write_elsewhere(dispatcher, target, insert_events(parse_sql(request.sql)[0].stmt)):
         raise refusal(target)
     session = dispatcher.session
     out = session.out
@@ -55,15 +56,30 @@ async def run(dispatcher: Dispatcher, request: ExecRequest, target: DistTable) -
         _retag(out, mark)
 
 
-async def _may_write_elsewhere(dispatcher: Dispatcher, target: DistTable) -> bool:
-    """Whether the target (or a partition of it) has triggers or rules: what they write
-    would be stored before the RETURNING list is read here, where PostgreSQL's sub-select
-    sees the tables as they were before the statement (its snapshot)."""
+# pg_trigger.tgtype's event bits (TRIGGER_TYPE_INSERT, _DELETE, _UPDATE): an INSERT's
+# (with an upsert's UPDATE), UPDATE's, DELETE's and MERGE's
+EVENT_BITS = {"InsertStmt": 4 | 16, "UpdateStmt": 16, "DeleteStmt": 8, "MergeStmt": 4 | 8 | 16}
+
+
+def insert_events(stmt: ast.InsertStmt) -> int:
+    """The trigger event bits an INSERT fires: INSERT's, and UPDATE's for an upsert."""
+    clause = stmt.onConflictClause
+    return 4 | (16 if clause is not None and clause.action == OnConflictAction.ONCONFLICT_UPDATE else 0)
+
+
+async def _may_write_elsewhere(dispatcher: Dispatcher, target: DistTable, events: int = EVENT_BITS["InsertStmt"],
+                               ) -> bool:
+    """Whether the target (or a partition of it) has triggers of these `events` or rules:
+    what they write would be stored before the RETURNING list is read here, where
+    PostgreSQL's sub-select sees the tables as they were before the statement."""
     qualified = quote_literal(f"{quote_ident(target.schema)}.{quote_ident(target.name)}")
     conn = await dispatcher.runner.txn.connection(dispatcher.coord.catalog_node, wants_block=False)
     rows = await conn.query(
-        f"SELECT EXISTS (SELECT FROM pg_catalog.pg_trigger WHERE NOT tgisinternal AND tgrelid IN "
-        f"(SELECT relid FROM pg_catalog.pg_partition_tree({qualified}::pg_catalog.regclass))) "
+        # (pg_partition_tree lists nothing for a table that is not partitioned)
+        f"SELECT EXISTS (SELECT FROM pg_catalog.pg_trigger WHERE NOT tgisinternal AND tgtype & {int(events)} <> 0 "
+        f"AND (tgrelid = "
+        f"{qualified}::pg_catalog.regclass OR tgrelid IN "
+        f"(SELECT relid FROM pg_catalog.pg_partition_tree({qualified}::pg_catalog.regclass)))) "
         f"OR EXISTS (SELECT FROM pg_catalog.pg_rewrite WHERE rulename <> '_RETURN' AND ev_class = "
         f"{qualified}::pg_catalog.regclass)")
     return rows[0][0] == "t"
