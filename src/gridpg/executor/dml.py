@@ -76,7 +76,19 @@ async def insert(dispatcher: Dispatcher, request: ExecRequest, tree: dict[str, A
                  resolved: list[Resolved]) -> None:
     target = resolved[0].table
     assert target is not None
+    if partial_reads(tree["InsertStmt"], resolved) == ["RETURNING"]:
+        from gridpg.executor import returning_reads
+
+        await returning_reads.run(dispatcher, request, target)  # as a data-modifying WITH
+        return
     ensure_no_partial_reads(tree["InsertStmt"], resolved)
+    from gridpg.executor import no_column_insert
+
+    if no_column_insert.has_no_columns(tree["InsertStmt"]):  # rows of defaults, as many as it returns
+        columns = await dispatcher.coord.table_columns(dispatcher.runner, target)
+        spelled_request = await no_column_insert.spelled_as_defaults(dispatcher, request, columns)
+        await insert(dispatcher, spelled_request, sqlparse.parse_tree(spelled_request.sql), resolved[:1])
+        return
     if target.method == "replication" and tree["InsertStmt"].get("onConflictClause"):
         replicas.ensure_same_on_every_replica(tree["InsertStmt"]["onConflictClause"], target, "INSERT ... ON CONFLICT",
                                               dispatcher.runner.snapshot().volatile_functions)
@@ -191,21 +203,37 @@ def ensure_no_partial_reads(body: dict[str, Any], resolved: list[Resolved]) -> N
     """Refuse (0A000) an INSERT whose RETURNING list or ON CONFLICT DO UPDATE reads a
     distributed table in a sub-select: those run on the node of each inserted row, where
     the sub-select would see that node's rows only (a count of one node's share, stored or
-    returned as if it were the table's)."""
-    clauses = {"RETURNING": [body.get("returningList"), body.get("returningClause")],
-               "ON CONFLICT DO UPDATE": [body.get("onConflictClause")]}
-    for what, parts in clauses.items():
-        locations = {node["RangeVar"].get("location") for node in analyze._walk(parts)
-                     if isinstance(node, dict) and isinstance(node.get("RangeVar"), dict)}
-        if not locations:
-            continue
-        for r in resolved[1:]:
-            if r.table is not None and r.table.method != "replication" and r.ref.location in locations:
-                raise PgError(FEATURE_NOT_SUPPORTED,
-                              f'INSERT with a sub-select over distributed table "{r.table.name}" in its '
-                              f"{what} clause is not supported by gridpg: it would run on the node of each "
-                              "inserted row and read that node's rows only",
-                              hint="Read the value in a statement of its own first.")
+    returned as if it were the table's). (`insert` runs one whose RETURNING list alone does
+    as a data-modifying WITH, executor/returning_reads.py.)"""
+    for what in partial_reads(body, resolved):
+        table = _partial_reads_of(body, resolved, what)
+        raise PgError(FEATURE_NOT_SUPPORTED,
+                      f'INSERT with a sub-select over distributed table "{table}" in its '
+                      f"{what} clause is not supported by gridpg: it would run on the node of each "
+                      "inserted row and read that node's rows only",
+                      hint="Read the value in a statement of its own first.")
+
+
+def partial_reads(body: dict[str, Any], resolved: list[Resolved]) -> list[str]:
+    """The clauses of an INSERT ("RETURNING", "ON CONFLICT DO UPDATE") whose sub-selects
+    read a distributed table."""
+    return [what for what in _READING_CLAUSES if _partial_reads_of(body, resolved, what) is not None]
+
+
+_READING_CLAUSES = {"RETURNING": ("returningList", "returningClause"), "ON CONFLICT DO UPDATE": ("onConflictClause",)}
+
+
+def _partial_reads_of(body: dict[str, Any], resolved: list[Resolved], what: str) -> str | None:
+    """The first distributed table a clause's sub-selects read, by name; None: none."""
+    parts = [body.get(key) for key in _READING_CLAUSES[what]]
+    locations = {node["RangeVar"].get("location") for node in analyze._walk(parts)
+                 if isinstance(node, dict) and isinstance(node.get("RangeVar"), dict)}
+    if not locations:
+        return None
+    for r in resolved[1:]:
+        if r.table is not None and r.table.method != "replication" and r.ref.location in locations:
+            return r.table.name
+    return None
 
 
 async def _pin_time_defaults(dispatcher: Dispatcher, request: ExecRequest, tree: dict[str, Any],

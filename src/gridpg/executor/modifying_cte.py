@@ -12,7 +12,7 @@ The captured rows are held in the coordinator's memory and sent back as literals
 from __future__ import annotations
 
 import dataclasses
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from gridpg.errors import FEATURE_NOT_SUPPORTED, PgError
 from gridpg.executor.dml import _query_columns
@@ -35,6 +35,7 @@ async def run(dispatcher: Dispatcher, request: ExecRequest, plan: ModifyingCtePl
     # entry without RETURNING is its error, and nothing has run
     if any(step.modifying and not _returns(step.statement) for step in plan.steps):
         await ensure_postgres_accepts(dispatcher, request)
+    await _ensure_trigger_writes_unread(dispatcher, plan)
     async with dispatcher.runner.statement_transaction():
         frozen = await _frozen_entries(dispatcher, request, plan)
         entries: list[str] = []
@@ -50,6 +51,43 @@ async def run(dispatcher: Dispatcher, request: ExecRequest, plan: ModifyingCtePl
             entries.append(await _captured_entry(dispatcher, request, step, statement))
         main = plan.head + _with([*images, *entries], plan.main) + plan.tail
         await dispatcher.run(_for(request, main))
+
+
+async def _ensure_trigger_writes_unread(dispatcher: Dispatcher, plan: ModifyingCtePlan) -> None:
+    """Refuse (0A000) a statement whose parts write a table with triggers or rules while
+    a part or the main statement reads another distributed table: the parts run one after
+    the other here, so what the triggers wrote would be read, where PostgreSQL's parts all
+    see the tables as before the statement (`WITH w AS (INSERT INTO lines ...) SELECT
+    (SELECT count(*) FROM audit) FROM w` gave 17 audit rows for PostgreSQL's 16)."""
+    from pglast import ast
+
+    from gridpg.executor.returning_reads import EVENT_BITS, _may_write_elsewhere, insert_events
+    from gridpg.executor.run import search_path
+    from gridpg.sql.parse import ast_nodes, parse_sql
+
+    snapshot = dispatcher.runner.snapshot()
+    path = search_path(dispatcher)
+
+    def resolve(ref: Any) -> Any:
+        schemas = [ref.schemaname] if ref.schemaname else path
+        return next((t for schema in schemas if (t := snapshot.table(schema, ref.relname)) is not None), None)
+
+    names = {step.name for step in plan.steps}
+    statements = [parse_sql(step.statement)[0].stmt for step in plan.steps if step.modifying]
+    written = [(resolve(stmt.relation), insert_events(stmt) if isinstance(stmt, ast.InsertStmt)
+                else EVENT_BITS.get(type(stmt).__name__, 4 | 8 | 16)) for stmt in statements]
+    targets = {t.key for t, _ in written if t is not None}
+    texts = [plan.main, *(step.statement or f"WITH {step.definition} SELECT" for step in plan.steps)]
+    reads = {t.key for text in texts for ref in ast_nodes([s.stmt for s in parse_sql(text)], ast.RangeVar)
+             if (ref.schemaname or ref.relname not in names) and (t := resolve(ref)) is not None}
+    if not reads - targets:
+        return
+    for table, events in written:
+        if table is not None and await _may_write_elsewhere(dispatcher, table, events):
+            raise PgError(FEATURE_NOT_SUPPORTED, "gridpg cannot run this data-modifying WITH over distributed "
+                          f'tables: it writes table "{table.name}", which has triggers or rules, and reads other '
+                          "distributed tables, which would show what they write (PostgreSQL's parts see the "
+                          "tables as before the statement)", hint="Read the other tables in a statement of its own.")
 
 
 async def _frozen_entries(dispatcher: Dispatcher, request: ExecRequest, plan: ModifyingCtePlan) -> dict[str, str]:

@@ -1897,8 +1897,11 @@ class RoutineGuard:
             event = firing_mod.statement_event(tree)
             return (f"it fires them itself for INSERT ... VALUES only, not for "
                     f"{event[0] if event else 'this statement'}")
-        if insert.get("onConflictClause"):
-            return "the INSERT has ON CONFLICT"
+        upsert = firing_mod.upsert_targets(tree)
+        if upsert is not None and any(t.fires_on("UPDATE", upsert) for t in triggers):
+            # (fired here as INSERT ones on each proposed row; an UPDATE's would fire for
+            # the conflicting rows only, on the datanodes where their old values are)
+            return "the INSERT has ON CONFLICT DO UPDATE and BEFORE ROW UPDATE triggers"
         if insert.get("override") == "OVERRIDING_USER_VALUE":
             return "the INSERT has OVERRIDING USER VALUE"  # (SYSTEM VALUE: triggers.refuse_generated_values)
         source = insert.get("selectStmt") or {}

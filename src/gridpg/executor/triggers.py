@@ -303,6 +303,17 @@ async def run(dispatcher: Dispatcher, request: ExecRequest, firing: TriggerFirin
     """Run the write with the coordinator firing the table's triggers (module doc)."""
     from gridpg.executor import loopback, row_writes
 
+    from gridpg.executor import returning_reads
+
+    if returning_reads.has_returning_sub_select(request.sql):
+        # (what the triggers write would be seen by the RETURNING sub-selects; and sent to
+        # the datanodes, they would read one node's rows)
+        raise returning_reads.refusal(firing.table)
+    if firing.rows_here and returning_reads.has_returning_sub_select(request.sql, _ROW_BY_ROW_KINDS):
+        # (the rows written one by one on their nodes: each sub-select read one node's rows,
+        # `count(*)` of one node's share returned as the table's, h-returning28)
+        raise returning_reads.refusal(firing.table, firing.event, "on", "would read the rows of the node "
+                                      "where gridpg writes each row, one by one, for the BEFORE ROW triggers")
     runner = dispatcher.runner
     _ensure_runnable(dispatcher, request)
     firing = _for_replication_role(firing, getattr(runner, "settings", {}))
@@ -356,6 +367,13 @@ async def run(dispatcher: Dispatcher, request: ExecRequest, firing: TriggerFirin
         dispatcher.session.send(message)
 
 
+def _row_by_row_kinds() -> tuple[type, ...]:
+    from pglast import ast
+
+    return (ast.UpdateStmt, ast.DeleteStmt)
+
+
+_ROW_BY_ROW_KINDS = _row_by_row_kinds()
 _TWIN_IN_CONTEXT = re.compile(rf"{tg.TWIN_SCHEMA}\.(f\d+_[0-9a-f]{{16}})\([^)]*\)")
 
 
@@ -743,6 +761,13 @@ async def _fire_before_rows(dispatcher: Dispatcher, conn: BackendConnection, fir
                       "that reach other distributed tables")
     columns = await _table_columns(conn, qualified)
     refuse_generated_values(request.sql, columns)
+    if request.params and not request.simple and "InsertStmt" in (tree := sqlparse.parse_tree(request.sql)) \
+            and tree["InsertStmt"].get("onConflictClause"):
+        # (a parameter of ON CONFLICT only: unused by the rows made here, its type unknown)
+        from gridpg.executor.multi import inline_params
+
+        request = dataclasses.replace(request, sql=await inline_params(dispatcher, request, request.sql),
+                                      params=[], param_formats=[], param_oids=[], decode_oids=[])
     original = await arm_loopback(dispatcher, conn)
     runner.loopback_calls += 1
     try:
@@ -881,6 +906,7 @@ def new_rows_insert(sql: str, temp: str) -> str:
     stmt.relation = ast.RangeVar(relname=temp, schemaname="pg_temp", inh=True, relpersistence="p",
                                  alias=relation.alias)
     stmt.returningClause = None
+    stmt.onConflictClause = None  # (the temp table has no constraints; the stored rows keep it)
     return str(RawStream()(stmt))
 
 
@@ -893,10 +919,11 @@ def stored_rows_insert(sql: str, qualified: str, rows: list[str], columns: list[
 
     stmt = pglast.parse_sql(sql)[0].stmt
     alias = f" AS {quote_ident(stmt.relation.alias.aliasname)}" if stmt.relation.alias else ""
-    returning = ""
-    if stmt.returningClause is not None:  # (the deparsed text with it, less the text without)
+    returning = ""  # (and ON CONFLICT before it)
+    if stmt.returningClause is not None or stmt.onConflictClause is not None:
+        # (the deparsed text with them, less the text without)
         whole = str(RawStream()(stmt))
-        stmt.returningClause = None
+        stmt.returningClause = stmt.onConflictClause = None
         returning = whole[len(str(RawStream()(stmt))):]
     array = "ARRAY[" + ", ".join(quote_literal(r) for r in rows) + "]::text[]"
     names = values = ""
