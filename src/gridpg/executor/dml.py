@@ -86,9 +86,10 @@ async def insert(dispatcher: Dispatcher, request: ExecRequest, tree: dict[str, A
 
     if no_column_insert.has_no_columns(tree["InsertStmt"]):  # rows of defaults, as many as it returns
         columns = await dispatcher.coord.table_columns(dispatcher.runner, target)
-        spelled_request = await no_column_insert.spelled_as_defaults(dispatcher, request, columns)
-        await insert(dispatcher, spelled_request, sqlparse.parse_tree(spelled_request.sql), resolved[:1])
-        return
+        if columns:  # (a table of no columns: its rows are empty either way, written below)
+            spelled_request = await no_column_insert.spelled_as_defaults(dispatcher, request, columns)
+            await insert(dispatcher, spelled_request, sqlparse.parse_tree(spelled_request.sql), resolved[:1])
+            return
     if target.method == "replication" and tree["InsertStmt"].get("onConflictClause"):
         replicas.ensure_same_on_every_replica(tree["InsertStmt"]["onConflictClause"], target, "INSERT ... ON CONFLICT",
                                               dispatcher.runner.snapshot().volatile_functions)
