@@ -57,6 +57,7 @@ from gridpg.sql import plpgsql_dynamic, plpgsql_upsert, trigger_relation, xact_t
 from gridpg.sql.quote import quote_ident, quote_literal
 
 if TYPE_CHECKING:
+    from gridpg.executor.dml import TableColumn
     from gridpg.datanode.connection import BackendConnection
     from gridpg.executor.dispatch import Dispatcher, ExecRequest
     from gridpg.frontend.coordinator import Coordinator
@@ -759,7 +760,7 @@ async def _fire_before_rows(dispatcher: Dispatcher, conn: BackendConnection, fir
     if firing.role is not None:
         raise PgError(FEATURE_NOT_SUPPORTED, "gridpg cannot fire SECURITY DEFINER BEFORE ROW triggers "
                       "that reach other distributed tables")
-    columns = await _table_columns(conn, qualified)
+    columns = await dispatcher.coord.table_columns(dispatcher.runner, table)  # (cached per epoch)
     refuse_generated_values(request.sql, columns)
     if request.params and not request.simple and "InsertStmt" in (tree := sqlparse.parse_tree(request.sql)) \
             and tree["InsertStmt"].get("onConflictClause"):
@@ -795,28 +796,7 @@ async def _fire_before_rows(dispatcher: Dispatcher, conn: BackendConnection, fir
                                params=[], param_formats=[], param_oids=[], decode_oids=[])
 
 
-@dataclass(frozen=True)
-class _Column:
-    """A column of the table an INSERT fires BEFORE ROW triggers of, as its rows are made."""
-
-    name: str
-    type_name: str
-    generated: bool  # stored or virtual: computed where the row is stored, after the triggers
-    always: bool  # an identity column GENERATED ALWAYS
-    sequence: str | None  # a serial or identity column's sequence, as pg_get_serial_sequence names it
-
-
-async def _table_columns(conn: BackendConnection, qualified: str) -> list[_Column]:
-    """The table's columns in order."""
-    rows = await conn.query(
-        "SELECT attname, pg_catalog.format_type(atttypid, atttypmod), attgenerated <> '', attidentity = 'a', "
-        f"pg_catalog.pg_get_serial_sequence({quote_literal(qualified)}, attname) FROM pg_catalog.pg_attribute "
-        f"WHERE attrelid = {quote_literal(qualified)}::regclass AND attnum > 0 AND NOT attisdropped ORDER BY attnum")
-    return [_Column(name or "", type_name or "", generated == "t", always == "t", sequence)
-            for name, type_name, generated, always, sequence in rows]
-
-
-def refuse_generated_values(sql: str, columns: list[_Column]) -> None:
+def refuse_generated_values(sql: str, columns: list[TableColumn]) -> None:
     """PostgreSQL's refusal (428C9) of an INSERT that gives a generated column, or an
     identity column GENERATED ALWAYS without OVERRIDING SYSTEM VALUE, a value other than
     DEFAULT: the rows made here go through a temp copy where those are plain columns, which
@@ -826,13 +806,13 @@ def refuse_generated_values(sql: str, columns: list[_Column]) -> None:
     from pglast.enums import OverridingKind
 
     stmt = pglast.parse_sql(sql)[0].stmt
-    if not any(c.generated or c.always for c in columns):
+    if not any(c.generated or c.identity == "a" for c in columns):
         return  # (OVERRIDING USER VALUE is refused before: routines' `_before_rows_here`)
     by_name = {c.name: c for c in columns}
     targets = [t.name for t in stmt.cols] if stmt.cols else [c.name for c in columns]
     overriding = stmt.override == OverridingKind.OVERRIDING_SYSTEM_VALUE
     positions = [(i, by_name[name]) for i, name in enumerate(targets) if name in by_name
-                 and (by_name[name].generated or (by_name[name].always and not overriding))]
+                 and (by_name[name].generated or (by_name[name].identity == "a" and not overriding))]
     source = stmt.selectStmt
     if not positions or source is None:
         return  # (DEFAULT VALUES)
@@ -851,7 +831,7 @@ _NEW_ROWS = "gp_new_rows"
 
 
 async def _new_rows(conn: BackendConnection, request: ExecRequest, table: DistTable,
-                    columns: list[_Column]) -> list[str]:
+                    columns: list[TableColumn]) -> list[str]:
     """The statement's new rows before any trigger, as text of the table's row type, as
     PostgreSQL's BEFORE ROW triggers see them: generated columns NULL (the shadow's
     stand-in default for a virtual one raises: dropped here), an identity column GENERATED
@@ -870,8 +850,9 @@ async def _new_rows(conn: BackendConnection, request: ExecRequest, table: DistTa
                                 f"{quote_literal(temp)}::regclass AND attnum > 0 AND attnotnull")
     changes = [f"ALTER COLUMN {quote_ident(name or '')} DROP NOT NULL" for name, in not_null]
     changes += [f"ALTER COLUMN {quote_ident(c.name)} DROP DEFAULT" for c in columns if c.generated]
-    changes += [f"ALTER COLUMN {quote_ident(c.name)} SET DEFAULT {nextval_call(c.sequence)}::{c.type_name}"
-                for c in columns if c.always and c.sequence]
+    # (the default is coerced to the column's type, as any column default)
+    changes += [f"ALTER COLUMN {quote_ident(c.name)} SET DEFAULT {nextval_call(c.sequence)}"
+                for c in columns if c.identity == "a" and c.sequence]
     if changes:
         await conn.simple_query(f"ALTER TABLE {temp} " + ", ".join(changes))
     sql = new_rows_insert(request.sql, _NEW_ROWS)
