@@ -37,6 +37,8 @@ from collections.abc import AsyncIterator, Iterable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from pglast import ast
+
 from gridpg.catalog.model import DistTable
 from gridpg.errors import FEATURE_NOT_SUPPORTED, PgError
 from gridpg.executor.loopback import (
@@ -57,9 +59,9 @@ from gridpg.sql import plpgsql_dynamic, plpgsql_upsert, trigger_relation, xact_t
 from gridpg.sql.quote import quote_ident, quote_literal
 
 if TYPE_CHECKING:
-    from gridpg.executor.dml import TableColumn
     from gridpg.datanode.connection import BackendConnection
     from gridpg.executor.dispatch import Dispatcher, ExecRequest
+    from gridpg.executor.dml import TableColumn
     from gridpg.frontend.coordinator import Coordinator
 
 # Writes made by triggers fired here whose own triggers are fired here too, each level on
@@ -302,9 +304,7 @@ def why_not_fired_here(tree: dict, table: DistTable, relevant: list[tg.Trigger])
 
 async def run(dispatcher: Dispatcher, request: ExecRequest, firing: TriggerFiring) -> None:
     """Run the write with the coordinator firing the table's triggers (module doc)."""
-    from gridpg.executor import loopback, row_writes
-
-    from gridpg.executor import returning_reads
+    from gridpg.executor import loopback, returning_reads, row_writes
 
     if returning_reads.has_returning_sub_select(request.sql):
         # (what the triggers write would be seen by the RETURNING sub-selects; and sent to
@@ -368,13 +368,7 @@ async def run(dispatcher: Dispatcher, request: ExecRequest, firing: TriggerFirin
         dispatcher.session.send(message)
 
 
-def _row_by_row_kinds() -> tuple[type, ...]:
-    from pglast import ast
-
-    return (ast.UpdateStmt, ast.DeleteStmt)
-
-
-_ROW_BY_ROW_KINDS = _row_by_row_kinds()
+_ROW_BY_ROW_KINDS = (ast.UpdateStmt, ast.DeleteStmt)
 _TWIN_IN_CONTEXT = re.compile(rf"{tg.TWIN_SCHEMA}\.(f\d+_[0-9a-f]{{16}})\([^)]*\)")
 
 
