@@ -23,16 +23,34 @@ def test_a_worker_keeps_its_share_and_hands_on_the_rest(tmp_path: Path) -> None:
     counts.add(0, 2)
     counts.add(2, 1)
     assert w0._target() == 1  # the least loaded sibling
-    w0._sent[1] += 1  # handed there; its count has not moved yet
-    assert w0._target() == 1  # 2 vs 1 (1 counted as sent) and 1: the first of the least loaded
-    w0._sent[1] += 1
+    counts.handed_to(0, 1)  # handed there; not taken in yet
+    assert counts.load(1) == 1
+    assert w0._target() == 1  # 2 vs 1 (one on its way) and 1: the first of the least loaded
+    counts.handed_to(0, 1)
     assert w0._target() == 2  # 2 vs 2 and 1
-    counts.add(1, 2)  # the sibling took both: what was sent is in its count now
-    assert w0._target() == 2
+    counts.add(1, 2)  # the sibling took both in
+    counts.taken_from(1, 0)
+    counts.taken_from(1, 0)
+    assert counts.load(1) == 2 and w0._target() == 2
     counts.add(2, 1)
     assert w0._target() is None
     counts.add(0, -1)
     assert counts.get(0) == 1 and counts.get(1) == 2 and counts.get(2) == 2
+
+
+def test_a_sibling_whose_count_did_not_move_is_not_overcounted(tmp_path: Path) -> None:
+    """A sibling takes in a connection while one of its own closes: its count is where it
+    was, and the connection handed to it must not be counted on top of it again."""
+    counts = SessionCounts(2)
+    w0 = _placement(counts, 0, tmp_path)
+    counts.add(0, 3)
+    counts.add(1, 2)
+    assert w0._target() == 1
+    counts.handed_to(0, 1)
+    counts.add(1, 1)  # taken in ...
+    counts.taken_from(1, 0)
+    counts.add(1, -1)  # ... while one of its own closed: 3 and 2 again
+    assert counts.load(1) == 2 and w0._target() == 1
 
 
 class _Recorder(asyncio.Protocol):
@@ -69,7 +87,11 @@ def test_a_connection_handed_over_is_served_by_the_sibling(tmp_path: Path) -> No
         counts = SessionCounts(2)
         sender, receiver = _placement(counts, 0, tmp_path), _placement(counts, 1, tmp_path)
         got: asyncio.Queue[bytes] = asyncio.Queue()
-        receiver.serve(lambda: _Recorder(got))
+        def counted() -> _Recorder:
+            receiver.opened()  # (as a ClientStream's connection_made)
+            return _Recorder(got)
+
+        receiver.serve(counted)
         listener = socket.create_server(("127.0.0.1", 0))
         client = socket.create_connection(listener.getsockname())
         accepted, _ = listener.accept()

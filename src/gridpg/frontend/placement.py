@@ -6,7 +6,8 @@ pgbench clients on 2 workers: 6 and 2, or 7 and 1, one time in four). A worker t
 most sessions' Python while the other idles, and the sessions on the busy one wait for it.
 
 So each worker counts its client connections in a shared mapping (`SessionCounts`, made
-before the fork, one slot per worker, each written only by its worker), and a worker that
+before the fork, every slot written by one worker only, with the connections handed to
+each and not yet taken in), and a worker that
 accepts a connection while it holds more than the least loaded sibling hands the socket to
 that sibling before reading a byte from it (`WorkerPlacement.hand_off`): the file
 descriptor goes over a Unix datagram socket (SCM_RIGHTS) and the sibling serves it as if it
@@ -21,6 +22,7 @@ from __future__ import annotations
 import array
 import asyncio
 import contextlib
+import functools
 import logging
 import mmap
 import os
@@ -35,21 +37,45 @@ _SLOT = struct.Struct("<q")
 
 
 class SessionCounts:
-    """Each worker's count of client connections, shared by the workers through an
-    anonymous shared mapping (MAP_SHARED, inherited across fork). Slot `i` is written by
-    worker `i` only; a reader may see a count a moment old, which only makes a placement
-    a little less even."""
+    """The workers' shared bookkeeping, in an anonymous shared mapping (MAP_SHARED,
+    inherited across fork), every slot written by one worker only:
+    - `count[i]`: worker i's client connections (written by i);
+    - `handed[s][t]`: connections worker s has handed to worker t (written by s);
+    - `taken[t][s]`: those worker t has taken in, counted or gone (written by t).
+    A sibling's load is its count plus what was handed to it and not yet taken, so a
+    burst of connections is spread before the sibling has run, and nothing is guessed
+    from a count that did not move. A reader may see a slot a moment old, which only
+    makes a placement a little less even."""
 
     def __init__(self, workers: int) -> None:
-        self.workers = workers
-        self._map = mmap.mmap(-1, _SLOT.size * max(workers, 1))
+        self.workers = n = max(workers, 1)
+        self._map = mmap.mmap(-1, _SLOT.size * (n + 2 * n * n))
+
+    def _get(self, slot: int) -> int:
+        return _SLOT.unpack_from(self._map, slot * _SLOT.size)[0]
+
+    def _add(self, slot: int, delta: int) -> None:
+        offset = slot * _SLOT.size
+        _SLOT.pack_into(self._map, offset, _SLOT.unpack_from(self._map, offset)[0] + delta)
 
     def get(self, worker: int) -> int:
-        return _SLOT.unpack_from(self._map, worker * _SLOT.size)[0]
+        return self._get(worker)
 
     def add(self, worker: int, delta: int) -> None:
-        offset = worker * _SLOT.size
-        _SLOT.pack_into(self._map, offset, _SLOT.unpack_from(self._map, offset)[0] + delta)
+        self._add(worker, delta)
+
+    def handed_to(self, sender: int, target: int) -> None:
+        self._add(self.workers + sender * self.workers + target, 1)
+
+    def taken_from(self, target: int, sender: int) -> None:
+        self._add(self.workers + self.workers * self.workers + target * self.workers + sender, 1)
+
+    def load(self, worker: int) -> int:
+        """The worker's connections, with those on their way to it."""
+        n = self.workers
+        in_flight = sum(self._get(n + sender * n + worker) - self._get(n + n * n + worker * n + sender)
+                        for sender in range(n) if sender != worker)
+        return self._get(worker) + in_flight
 
 
 class WorkerPlacement:
@@ -60,10 +86,6 @@ class WorkerPlacement:
         self.counts = counts
         self.worker = worker
         self.socket_path = socket_path
-        # Connections handed to each sibling since its count last moved: a burst of
-        # connections accepted in one turn of the loop is spread before the siblings run.
-        self._sent = [0] * counts.workers
-        self._seen = [0] * counts.workers
         self._out: socket.socket | None = None
         self._in: socket.socket | None = None
         self.handed = 0  # (for tests and the log)
@@ -75,19 +97,11 @@ class WorkerPlacement:
         self.counts.add(self.worker, -1)
 
     def _target(self) -> int | None:
-        """The sibling to hand a new connection to (None: keep it), by the counts with the
-        connections this worker handed on and the siblings have not counted yet."""
-        mine = self.counts.get(self.worker)
-        best, best_load = None, mine
+        """The sibling to hand a new connection to (None: keep it): the least loaded one,
+        if it holds fewer than this worker."""
+        best, best_load = None, self.counts.load(self.worker)
         for other in range(self.counts.workers):
-            if other == self.worker:
-                continue
-            count = self.counts.get(other)
-            if count != self._seen[other]:
-                self._seen[other] = count
-                self._sent[other] = 0
-            load = count + self._sent[other]
-            if load < best_load:
+            if other != self.worker and (load := self.counts.load(other)) < best_load:
                 best, best_load = other, load
         return best
 
@@ -105,11 +119,11 @@ class WorkerPlacement:
                 self._out = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
                 self._out.setblocking(False)
             # (sendmsg: socket.send_fds drops its address argument)
-            self._out.sendmsg([b"c"], [(socket.SOL_SOCKET, socket.SCM_RIGHTS, array.array("i", [sock.fileno()]))],
+            self._out.sendmsg([bytes([self.worker])], [(socket.SOL_SOCKET, socket.SCM_RIGHTS, array.array("i", [sock.fileno()]))],
                               0, self.socket_path(target))
         except OSError:  # the sibling is gone or its queue is full: served here
             return False
-        self._sent[target] += 1
+        self.counts.handed_to(self.worker, target)
         self.handed += 1
         transport.abort()  # (our descriptor only: the socket lives on in the message)
         return True
@@ -128,15 +142,16 @@ class WorkerPlacement:
         def on_readable() -> None:
             while True:
                 try:
-                    _, fds, _, _ = socket.recv_fds(sock, 16, 8)
+                    sender, fds, _, _ = socket.recv_fds(sock, 16, 8)
                 except (BlockingIOError, InterruptedError):
                     return
                 except OSError as exc:
                     log.warning("taking a connection from a sibling worker failed: %s", exc)
                     return
+                taken = functools.partial(self.counts.taken_from, self.worker, sender[0]) if sender else None
                 for fd in fds:
                     client = socket.socket(fileno=fd)
-                    asyncio.ensure_future(_adopt(loop, protocol_factory, client))
+                    asyncio.ensure_future(_adopt(loop, protocol_factory, client, taken))
 
         loop.add_reader(sock.fileno(), on_readable)
 
@@ -151,9 +166,13 @@ class WorkerPlacement:
             self._out = None
 
 
-async def _adopt(loop: asyncio.AbstractEventLoop, protocol_factory: Callable[[], Any], client: socket.socket) -> None:
+async def _adopt(loop: asyncio.AbstractEventLoop, protocol_factory: Callable[[], Any], client: socket.socket,
+                 taken: Callable[[], None] | None) -> None:
     try:
-        await loop.connect_accepted_socket(protocol_factory, client)
+        await loop.connect_accepted_socket(protocol_factory, client)  # (counted by its connection_made)
     except OSError as exc:  # (the client left meanwhile)
         log.info("a connection handed over by a sibling worker was gone: %s", exc)
         client.close()
+    finally:
+        if taken is not None:
+            taken()
