@@ -287,6 +287,8 @@ def _is_plain_grouping(sub: ast.SelectStmt) -> bool:
 
 
 def _has_aggregate_or_window(targets: object, aggregates: frozenset[str] = BUILTIN_AGGREGATES) -> bool:
+    if any(True for _ in _nodes(targets, ast.JsonArrayAgg | ast.JsonObjectAgg)):
+        return True  # JSON_ARRAYAGG / JSON_OBJECTAGG are their own nodes, not calls
     for call in _nodes(targets, ast.FuncCall):
         name = call.funcname[-1].sval.lower()
         if call.agg_star or call.agg_distinct or call.agg_filter is not None or call.agg_within_group \

@@ -190,6 +190,11 @@ def _merge_blocker(body: dict[str, Any], names: list[str], relations: int, aggre
         "A_Star" in f for f in t["ResTarget"]["val"]["ColumnRef"]["fields"]) for t in targets)
     if star and (relations != 1 or targets and len(targets) > 1):
         return "* over several tables may repeat column names"
+    from_clause = body.get("fromClause") or []
+    if star and not (len(from_clause) == 1 and ("RangeVar" in from_clause[0] or "RangeSubselect" in from_clause[0])):
+        # `jt.*` of a function beside the table (JSON_TABLE, jsonb_array_elements): the
+        # table's columns are not in the output, so an ORDER BY on them has nothing to read
+        return "* of a FROM item other than the one table"
     if "?column?" in names:
         return "output columns need names"
     if star:  # the relation's columns are all in the output

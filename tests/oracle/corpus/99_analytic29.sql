@@ -1,0 +1,32 @@
+/*
+Analytic SQL as users write it (h-probe29, 2026-12-07): SQL/JSON, ordered-set and
+hypothetical-set aggregates, FILTER, grouping sets, window frames, recursive CTEs with
+SEARCH/CYCLE, LATERAL, DISTINCT ON, WITH TIES, set operations ALL, views and materialized
+views, over tables distributed by different columns. The statements after each comment
+block are the regressions of wrong answers found by diffing against PostgreSQL 18.
+*/
+CREATE SCHEMA oracle_a29;
+CREATE TABLE oracle_a29.docs (did int, doc jsonb) DISTRIBUTE BY HASH (did);
+INSERT INTO oracle_a29.docs VALUES (1, '{"a":1,"b":[1,2,3],"c":{"d":"x"},"items":[{"id":1,"p":2.5},{"id":2,"p":null}]}'),
+ (2, '{"a":-2.5,"b":[],"c":{"d":null},"items":[]}'), (3, '{"a":"str","b":[4,5],"items":[{"id":3,"p":10}]}'),
+ (4, '[1,"two"]'), (5, 'null'), (6, '{"b":[1,[2]],"items":[{"id":4,"p":1},{"id":5,"p":2}]}'), (7, NULL);
+CREATE TABLE oracle_a29.cust (id int PRIMARY KEY, region text, score numeric) DISTRIBUTE BY HASH (id);
+INSERT INTO oracle_a29.cust SELECT g, (ARRAY['north','south',NULL])[1 + g % 3], CASE WHEN g % 4 = 0 THEN NULL ELSE g * 1.25 - 5 END FROM generate_series(1, 30) g;
+/*
+`t.*` of a function beside the one table (JSON_TABLE, jsonb_array_elements) with ORDER BY
+a column of the table: the sorted merge took the star for the table's own columns, did
+not carry the sort key, and its final step failed with 42703 (planner/merge._merge_blocker).
+*/
+SELECT jt.* FROM oracle_a29.docs, JSON_TABLE(doc, '$' COLUMNS (a text PATH '$.a', d text PATH '$.c.d' DEFAULT 'none' ON EMPTY)) jt WHERE did < 5 ORDER BY did;
+SELECT jt.* FROM oracle_a29.docs, jsonb_array_elements(doc->'b') jt WHERE jsonb_typeof(doc->'b') = 'array' ORDER BY did, 1;
+SELECT j.* FROM oracle_a29.docs d, JSON_TABLE(d.doc, '$.items[*]' COLUMNS (id int PATH '$.id', p numeric PATH '$.p')) j ORDER BY d.did DESC, j.id;
+/*
+JSON_ARRAYAGG / JSON_OBJECTAGG in a subquery of FROM (a view's body): the exchange planner
+did not see them as aggregates (they are parse nodes of their own, not function calls),
+ran the subquery on each node and returned one partial row per node, silently
+(planner/broadcast._has_aggregate_or_window).
+*/
+CREATE VIEW oracle_a29.v_agg AS SELECT JSON_ARRAYAGG(id ORDER BY id RETURNING jsonb) a, JSON_OBJECTAGG(id::text : score RETURNING jsonb) o FROM oracle_a29.cust WHERE id < 8;
+SELECT * FROM oracle_a29.v_agg;
+SELECT a FROM (SELECT JSON_ARRAYAGG(region ORDER BY id DESC) a FROM oracle_a29.cust) s;
+SELECT n FROM (SELECT JSON_OBJECTAGG(id : region ABSENT ON NULL RETURNING jsonb) n FROM oracle_a29.cust WHERE id > 20) s;
