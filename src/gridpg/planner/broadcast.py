@@ -272,7 +272,7 @@ def _core(stmt: ast.SelectStmt, aggregates: frozenset[str]) -> tuple[ast.SelectS
             if not _is_plain_grouping(sub):
                 break
             return sub, True
-        if sub.havingClause or _has_aggregate_or_window(sub.targetList, aggregates):
+        if sub.havingClause or _has_aggregate_or_window((sub.targetList, sub.sortClause), aggregates):
             break
         stmt = sub
     return stmt, False
@@ -287,6 +287,8 @@ def _is_plain_grouping(sub: ast.SelectStmt) -> bool:
 
 
 def _has_aggregate_or_window(targets: object, aggregates: frozenset[str] = BUILTIN_AGGREGATES) -> bool:
+    """An aggregate or window call in `targets`: a SELECT's list and its ORDER BY, where an
+    aggregate alone also makes the SELECT one group (`SELECT 1 FROM t ORDER BY count(*)`)."""
     if any(True for _ in _nodes(targets, ast.JsonArrayAgg | ast.JsonObjectAgg)):
         return True  # JSON_ARRAYAGG / JSON_OBJECTAGG are their own nodes, not calls
     for call in _nodes(targets, ast.FuncCall):
@@ -528,7 +530,7 @@ def _semi_join_references(sql: str) -> set[int]:
                 or not isinstance(sub, ast.SelectStmt) or sub.op != SetOperation.SETOP_NONE:
             continue
         if sub.groupClause or sub.havingClause or sub.limitCount or sub.limitOffset or sub.windowClause \
-                or sub.distinctClause is not None or _has_aggregate_or_window(sub.targetList):
+                or sub.distinctClause is not None or _has_aggregate_or_window((sub.targetList, sub.sortClause)):
             continue
         stack = list(sub.fromClause or ())
         while stack:
@@ -679,7 +681,7 @@ class _Locality:
         grouped = [_owner(g, inner) for g in sub.groupClause or () if isinstance(g, ast.ColumnRef)]
         if sub.groupClause and mine not in grouped:
             return
-        if not sub.groupClause and (sub.havingClause or _has_aggregate_or_window(targets)):
+        if not sub.groupClause and (sub.havingClause or _has_aggregate_or_window((targets, sub.sortClause))):
             return
         self.link(outer, mine)
 

@@ -30,3 +30,10 @@ CREATE VIEW oracle_a29.v_agg AS SELECT JSON_ARRAYAGG(id ORDER BY id RETURNING js
 SELECT * FROM oracle_a29.v_agg;
 SELECT a FROM (SELECT JSON_ARRAYAGG(region ORDER BY id DESC) a FROM oracle_a29.cust) s;
 SELECT n FROM (SELECT JSON_OBJECTAGG(id : region ABSENT ON NULL RETURNING jsonb) n FROM oracle_a29.cust WHERE id > 20) s;
+/*
+An aggregate only in a FROM subquery's ORDER BY makes that subquery one group; the
+exchange planner looked for aggregates in the select list only and returned one row per
+node (planner/broadcast._core).
+*/
+SELECT * FROM (SELECT 1 AS x FROM oracle_a29.cust ORDER BY count(*)) s;
+SELECT count(*) FROM (SELECT 'k' AS k FROM oracle_a29.cust ORDER BY max(score)) s;
