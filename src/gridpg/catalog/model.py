@@ -221,6 +221,10 @@ class CatalogSnapshot:
     # extension's (pgvector's vector, hstore, ...) or the user's: (schema, table, column).
     # Two-phase aggregation knows the partial forms of PostgreSQL's types only.
     foreign_type_columns: frozenset[tuple[str, str, str]] = frozenset()
+    # Names of PostgreSQL's aggregates that a function of the user's (outside pg_catalog,
+    # not an extension's) also has, as `CREATE AGGREGATE sum(text)`: a call of the name may
+    # be the user's, which two-phase aggregation must not split as PostgreSQL's.
+    shadowed_aggregates: frozenset[str] = frozenset()
     _index: _SnapshotIndex = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:

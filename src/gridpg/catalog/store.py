@@ -167,6 +167,12 @@ SELECT 0, NULL, NULL, json_build_object(
             FROM gridpg.dist_table),
   'aggregates', (SELECT coalesce(json_agg(DISTINCT lower(proname)), '[]')
             FROM pg_catalog.pg_proc WHERE prokind = 'a'),
+  'shadowed_aggregates', (SELECT coalesce(json_agg(DISTINCT p.proname), '[]')
+            FROM pg_catalog.pg_proc p WHERE p.proname::pg_catalog.text = ANY (%(builtin_aggregates)s)
+            AND p.pronamespace NOT IN ('pg_catalog'::pg_catalog.regnamespace,
+                                       'information_schema'::pg_catalog.regnamespace)
+            AND NOT EXISTS (SELECT FROM pg_catalog.pg_depend d WHERE d.classid = 'pg_catalog.pg_proc'::pg_catalog.regclass
+                            AND d.objid = p.oid AND d.deptype = 'e')),
   'volatile_functions', (SELECT coalesce(json_agg(DISTINCT lower(p.proname)), '[]')
             FROM pg_catalog.pg_proc p WHERE p.provolatile = 'v' AND p.prokind = 'f'
             AND p.pronamespace NOT IN ('pg_catalog'::pg_catalog.regnamespace,
@@ -204,7 +210,8 @@ SELECT 1, schema_name, table_name,
   json_agg(json_build_array(remainder, datanode_group, size_bytes) ORDER BY remainder)::text
 FROM gridpg.shard GROUP BY schema_name, table_name
 ORDER BY 1, 2, 3
-"""
+""".replace("%(builtin_aggregates)s",  # PostgreSQL's aggregate names, a user's function may shadow
+            "ARRAY[" + ", ".join(_quote_literal(n) for n in sorted(BUILTIN_AGGREGATES)) + "]::pg_catalog.text[]")
 
 
 class ShardPieces:
@@ -251,6 +258,7 @@ def build_snapshot(epoch: int, doc: dict[str, Any], pieces: ShardPieces | None =
         shards=_shards(doc["shards"], pieces or ShardPieces()),
         aggregates=frozenset(doc.get("aggregates") or ()) | BUILTIN_AGGREGATES,
         volatile_functions=frozenset(doc.get("volatile_functions") or ()),
+        shadowed_aggregates=frozenset(doc.get("shadowed_aggregates") or ()),
         deferrable=bool(doc.get("deferrable", True)),
         matviews=frozenset((s, n) for s, n, _ in doc.get("matviews") or ()),
         unpopulated=frozenset((s, n) for s, n, p in doc.get("matviews") or () if not p),

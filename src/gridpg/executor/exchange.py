@@ -277,9 +277,11 @@ def _finish_strategy(dispatcher: Dispatcher, exchange: BroadcastPlan) -> Distrib
             return bind(dispatcher, merge)
     temp = f"pg_temp.{scratch_name(dispatcher, 'agg', shared=False)}"
     # (the copies' columns are their tables': any distributed table's, by name)
-    foreign = frozenset(column for _, _, column in dispatcher.runner.snapshot().foreign_type_columns)
+    snapshot = dispatcher.runner.snapshot()
+    foreign = frozenset(column for _, _, column in snapshot.foreign_type_columns)
     split = twophase.build_two_phase(exchange.sql, temp, complete_subqueries=True, final_from=exchange.grouped,
-                                     foreign_type_columns=foreign)
+                                     foreign_type_columns=foreign,
+                                     shadowed_aggregates=snapshot.shadowed_aggregates)
     if isinstance(split, twophase.NotApplicable):
         return f"two-phase over the exchange: {split.reason}"
     return TwoPhasePlan(tuple(Fragment(g, split.partial_sql) for g in exchange.groups),

@@ -170,7 +170,7 @@ def _two_phase(ctx: QueryContext) -> Outcome:
         return NotApplicable(Strategy.TWO_PHASE, "the FROM clause does not run node-locally")
     foreign = frozenset(column for r in ctx.resolved if r.table is not None
                         for column in ctx.snapshot.foreign_type_columns_of(r.table.schema, r.table.name))
-    return two_phase(ctx.sql, groups, ctx.scratch, foreign)
+    return two_phase(ctx.sql, groups, ctx.scratch, foreign, ctx.snapshot.shadowed_aggregates)
 
 
 SELECT_LOCKS_REFUSED = "SELECT ... FOR UPDATE/SHARE over several nodes is not supported for this statement"

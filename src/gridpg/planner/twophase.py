@@ -49,7 +49,8 @@ class NotApplicable:
 
 def build_two_phase(sql: str, temp_table: str, complete_subqueries: bool = False,
                     final_from: bool = False,
-                    foreign_type_columns: frozenset[str] = frozenset()) -> TwoPhasePlan | NotApplicable:
+                    foreign_type_columns: frozenset[str] = frozenset(),
+                    shadowed_aggregates: frozenset[str] = frozenset()) -> TwoPhasePlan | NotApplicable:
     """Split `sql` (one SELECT) into a partial and a final query, or say why not.
 
     `temp_table` is an already-quoted name such as `pg_temp.gp_agg_1`; the final query
@@ -62,11 +63,15 @@ def build_two_phase(sql: str, temp_table: str, complete_subqueries: bool = False
     `foreign_type_columns` names the columns whose type is not PostgreSQL's own (pgvector's
     vector, ...): avg and the variance family over them are not split (their partials are
     sums and casts of PostgreSQL's numeric types: `avg(embedding)` failed with 42883).
+    `shadowed_aggregates` names PostgreSQL's aggregates that a user's function overloads
+    (`CREATE AGGREGATE sum(text)`): a call of such a name, unqualified, may be the user's,
+    whose partials PostgreSQL's combining step would misread (not split).
     """
     temp = _parse_temp_table(temp_table)
     try:
         stmt = _parse_select(sql)
         _ensure_splittable(stmt, complete_subqueries, final_from)
+        _ensure_not_shadowed(stmt, shadowed_aggregates)
         return _Splitter(stmt, temp, foreign_type_columns=foreign_type_columns).build()
     except _Refusal as refusal:
         return NotApplicable(refusal.reason)
@@ -176,6 +181,17 @@ def _ensure_splittable(stmt: ast.SelectStmt, complete_subqueries: bool = False,
     _ensure_no_misplaced_aggregates(stmt, complete_subqueries)
     if not stmt.groupClause and not any(_is_aggregate(n) for n in _walk(_final_parts(stmt))):
         raise _Refusal("no aggregates and no GROUP BY: nothing to combine")
+
+
+def _ensure_not_shadowed(stmt: ast.SelectStmt, shadowed: frozenset[str]) -> None:
+    """No call, unqualified or of another schema than pg_catalog, of a name a user's
+    function shares with PostgreSQL's aggregates: which one it resolves to depends on the
+    argument types and the search_path, which the rewrite does not see."""
+    for node in _walk(stmt):
+        if isinstance(node, ast.FuncCall):
+            schema, name = _func_name(node)
+            if name in shadowed and schema != "pg_catalog":
+                raise _Refusal(f"a function of the user's is also named {name}")
 
 
 # Aggregates whose result depends on the order of their input rows.

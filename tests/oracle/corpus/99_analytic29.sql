@@ -37,3 +37,22 @@ node (planner/broadcast._core).
 */
 SELECT * FROM (SELECT 1 AS x FROM oracle_a29.cust ORDER BY count(*)) s;
 SELECT count(*) FROM (SELECT 'k' AS k FROM oracle_a29.cust ORDER BY max(score)) s;
+/*
+A user's aggregate overloading one of PostgreSQL's names (`CREATE AGGREGATE sum(text)`,
+called unqualified): two-phase aggregation split it as PostgreSQL's sum, adding the nodes'
+partial results (here: longest name per node, summed), silently; avg(text) failed with
+42883. Such names now keep the aggregate whole (catalog snapshot `shadowed_aggregates`,
+planner/twophase._ensure_not_shadowed). The file's schema is first on the search_path.
+*/
+CREATE FUNCTION a29_longest(int, text) RETURNS int LANGUAGE sql IMMUTABLE AS 'SELECT greatest($1, length($2))';
+CREATE AGGREGATE sum(text) (sfunc = a29_longest, stype = int, initcond = '0');
+CREATE FUNCTION a29_plus_one(numeric, text) RETURNS numeric LANGUAGE sql IMMUTABLE AS 'SELECT $1 + 1';
+CREATE AGGREGATE avg(text) (sfunc = a29_plus_one, stype = numeric, initcond = '0');
+CREATE TABLE a29_w (k int, w text) DISTRIBUTE BY HASH (k);
+INSERT INTO a29_w SELECT g, repeat('x', g % 7) FROM generate_series(1, 40) g;
+SELECT sum(w) FROM a29_w;
+SELECT k % 3 AS m, sum(w), avg(w), sum(k), avg(k) FROM a29_w GROUP BY 1 ORDER BY 1;
+SELECT sum(a.w), count(*) FROM a29_w a JOIN oracle_a29.cust c ON c.score = a.k;
+SELECT pg_catalog.sum(k), sum(k) FROM a29_w;
+DROP AGGREGATE sum(text);
+DROP AGGREGATE avg(text);
