@@ -282,8 +282,11 @@ def _is_plain_grouping(sub: ast.SelectStmt) -> bool:
     """GROUP BY of plain expressions (no grouping sets), no window function anywhere."""
     if any(isinstance(g, ast.GroupingSet) for g in sub.groupClause or ()):
         return False
-    return not any(call.over is not None for call in _nodes((sub.targetList, sub.havingClause, sub.sortClause),
-                                                             ast.FuncCall))
+    parts = (sub.targetList, sub.havingClause, sub.sortClause)
+    if any(call.constructor is not None and call.constructor.over is not None
+           for call in _nodes(parts, ast.JsonArrayAgg | ast.JsonObjectAgg)):
+        return False  # JSON_ARRAYAGG / JSON_OBJECTAGG ... OVER: a window over every node's groups
+    return not any(call.over is not None for call in _nodes(parts, ast.FuncCall))
 
 
 def _has_aggregate_or_window(targets: object, aggregates: frozenset[str] = BUILTIN_AGGREGATES) -> bool:

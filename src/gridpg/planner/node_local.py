@@ -73,9 +73,22 @@ def not_node_local(sub: dict[str, Any], aggregates: frozenset[str] = BUILTIN_AGG
     windows = {w["WindowDef"].get("name"): w["WindowDef"] for w in sub.get("windowClause") or []
                if "WindowDef" in w}
     for node in analyze._walk(sub.get("targetList")):
-        if isinstance(node, dict) and "FuncCall" in node and "over" in node["FuncCall"]:
-            if not _holds_key(_partition_of(node["FuncCall"]["over"], windows), keys):
-                return "a window function not partitioned by a distribution column"
+        over = _window_of(node)
+        if over is not None and not _holds_key(_partition_of(over, windows), keys):
+            return "a window function not partitioned by a distribution column"
+    return None
+
+
+def _window_of(node: Any) -> dict[str, Any] | None:
+    """The OVER clause of a window call: a function's, or JSON_ARRAYAGG's / JSON_OBJECTAGG's
+    (parse nodes of their own, the clause in their constructor)."""
+    if not isinstance(node, dict):
+        return None
+    if "FuncCall" in node:
+        return node["FuncCall"].get("over")
+    for kind in ("JsonArrayAgg", "JsonObjectAgg"):
+        if kind in node:
+            return (node[kind].get("constructor") or {}).get("over")
     return None
 
 

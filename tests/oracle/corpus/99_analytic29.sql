@@ -56,3 +56,21 @@ SELECT sum(a.w), count(*) FROM a29_w a JOIN oracle_a29.cust c ON c.score = a.k;
 SELECT pg_catalog.sum(k), sum(k) FROM a29_w;
 DROP AGGREGATE sum(text);
 DROP AGGREGATE avg(text);
+/*
+JSON_ARRAYAGG / JSON_OBJECTAGG as window functions over groups of the distribution column:
+the exchange planner took the groups as final on each node and ran the window there (their
+OVER clause sits in a constructor, not in a function call): each node's window saw its own
+groups, silently (planner/broadcast._is_plain_grouping). The node-local test had the same
+gap (planner/node_local._window_of), closed too; no statement here reached it.
+*/
+CREATE TABLE oracle_a29.ord (oid int, cust int) DISTRIBUTE BY HASH (cust);
+INSERT INTO oracle_a29.ord SELECT g, 1 + g % 9 FROM generate_series(1, 60) g;
+SELECT cust, jsonb_array_length(JSON_ARRAYAGG(cust RETURNING jsonb) OVER ()) FROM oracle_a29.ord GROUP BY cust ORDER BY 1;
+SELECT cust, JSON_OBJECTAGG(cust : count(*) RETURNING jsonb) OVER (ORDER BY cust) FROM oracle_a29.ord WHERE cust < 6 GROUP BY cust ORDER BY 1;
+SELECT cust, JSON_ARRAYAGG(cust RETURNING jsonb) OVER (ORDER BY cust ROWS 1 PRECEDING) FROM oracle_a29.ord GROUP BY cust ORDER BY 1 LIMIT 5;
+SELECT cust, JSON_ARRAYAGG(count(*) RETURNING jsonb) OVER (PARTITION BY cust) FROM oracle_a29.ord GROUP BY cust ORDER BY 1;
+CREATE TABLE oracle_a29.jw (cust int, a jsonb) DISTRIBUTE BY HASH (cust);
+INSERT INTO oracle_a29.jw SELECT cust, JSON_OBJECTAGG(cust : cust RETURNING jsonb) OVER (ORDER BY cust) FROM oracle_a29.ord GROUP BY cust;
+INSERT INTO oracle_a29.jw SELECT s.cust, s.a FROM (SELECT cust, JSON_ARRAYAGG(cust RETURNING jsonb) OVER () a FROM oracle_a29.ord GROUP BY cust) s;
+SELECT cust, a FROM oracle_a29.jw WHERE jsonb_typeof(a) = 'object' ORDER BY 1;
+SELECT cust, jsonb_array_length(a) FROM oracle_a29.jw WHERE jsonb_typeof(a) = 'array' ORDER BY 1;
