@@ -1,8 +1,9 @@
-"""Two-phase aggregation and a user's function named like one of PostgreSQL's aggregates
-(`CREATE AGGREGATE sum(text)`): an unqualified call of the name may resolve to the user's,
-whose partial results PostgreSQL's combining step would misread, so the rewriter refuses
-it (the statement is then finished whole on the coordinator). The oracle corpus file
-99_analytic29.sql shows the wrong answer this prevents."""
+"""Two-phase aggregation refusals found by h-probe29 (the oracle corpus file
+99_analytic29.sql shows the wrong answers they prevent). A user's function named like one
+of PostgreSQL's aggregates (`CREATE AGGREGATE sum(text)`): an unqualified call of the name
+may resolve to the user's, whose partial results PostgreSQL's combining step would
+misread. JSON_ARRAY(SELECT ...): a subquery that is no SubLink in the raw parse tree, whose
+aggregates are not the statement's. Both leave the statement whole (coordinator finish)."""
 
 from __future__ import annotations
 
@@ -27,3 +28,11 @@ def test_a_shadowed_name_is_not_split() -> None:
 def test_pg_catalog_qualified_call_is_postgresql_s() -> None:
     result = build_two_phase("SELECT pg_catalog.sum(k) FROM t", TEMP, shadowed_aggregates=frozenset({"sum"}))
     assert isinstance(result, TwoPhasePlan)
+
+
+def test_json_array_of_a_subquery_is_not_split() -> None:
+    """JSON_ARRAY(SELECT count(*) ...) holds a subquery that is no SubLink in the raw tree:
+    its count(*) is not the statement's aggregate."""
+    result = build_two_phase("SELECT k, JSON_ARRAY(SELECT count(*) FROM u) FROM t", TEMP)
+    assert isinstance(result, NotApplicable)
+    assert "JSON_ARRAY" in result.reason

@@ -175,6 +175,9 @@ def _ensure_splittable(stmt: ast.SelectStmt, complete_subqueries: bool = False,
         raise _Refusal("GROUPING() is not split")
     if any(isinstance(n, ast.JsonArrayAgg | ast.JsonObjectAgg) for n in _walk(stmt)):
         raise _Refusal("JSON_ARRAYAGG / JSON_OBJECTAGG are not split")
+    if any(isinstance(n, ast.JsonArrayQueryConstructor) for n in _walk(stmt)):
+        # a subquery that is no SubLink in the raw tree: its aggregates are not the statement's
+        raise _Refusal("JSON_ARRAY(SELECT ...) is not split")
     if not final_from:
         _ensure_from_is_row_local(stmt, complete_subqueries)
     _ensure_input_order_kept(stmt)

@@ -74,3 +74,12 @@ INSERT INTO oracle_a29.jw SELECT cust, JSON_OBJECTAGG(cust : cust RETURNING json
 INSERT INTO oracle_a29.jw SELECT s.cust, s.a FROM (SELECT cust, JSON_ARRAYAGG(cust RETURNING jsonb) OVER () a FROM oracle_a29.ord GROUP BY cust) s;
 SELECT cust, a FROM oracle_a29.jw WHERE jsonb_typeof(a) = 'object' ORDER BY 1;
 SELECT cust, jsonb_array_length(a) FROM oracle_a29.jw WHERE jsonb_typeof(a) = 'array' ORDER BY 1;
+/*
+JSON_ARRAY(SELECT ...) is no SubLink in the raw parse tree: two-phase aggregation took the
+subquery's count(*) for the statement's own aggregate and split the statement (42803 "must
+appear in the GROUP BY clause"); it is now not split (planner/twophase._ensure_splittable).
+*/
+SELECT cust, JSON_ARRAY(SELECT count(*) FROM oracle_a29.cust RETURNING jsonb) n FROM oracle_a29.jw ORDER BY 1;
+WITH x AS (SELECT cust, JSON_ARRAY(SELECT max(oid) FROM oracle_a29.ord RETURNING jsonb) n FROM oracle_a29.jw) SELECT * FROM x ORDER BY cust;
+SELECT count(*), JSON_ARRAY(SELECT count(*) FROM oracle_a29.ord RETURNING jsonb) FROM oracle_a29.jw;
+SELECT c.id, jsonb_array_length(JSON_ARRAY(SELECT o.oid FROM oracle_a29.ord o WHERE o.cust = c.id RETURNING jsonb)) FROM oracle_a29.cust c WHERE c.id < 5 ORDER BY 1;
