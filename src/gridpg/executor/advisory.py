@@ -30,9 +30,19 @@ from gridpg.sql import parse as sqlparse
 if TYPE_CHECKING:
     from gridpg.catalog.model import CatalogSnapshot
     from gridpg.executor.dispatch import Dispatcher, ExecRequest
+    from gridpg.frontend.statements import StatementRunner
 
 _ADVISORY = re.compile(r"\bpg_(try_)?advisory_", re.IGNORECASE)
 _SESSION_LEVEL = re.compile(r"\bpg_(try_)?advisory_lock(_shared)?\s*\(", re.IGNORECASE)
+
+
+# Statement kinds whose relations' rows are read where they live (datanodes, or the catalog
+# server for its own tables), each on a connection of that node's pool.
+_READS_ROWS = frozenset({"SelectStmt", "InsertStmt", "UpdateStmt", "DeleteStmt", "MergeStmt"})
+# The functions whose lock outlives the statement's transaction, or that free such a lock.
+_SESSION_FUNCTIONS = frozenset({
+    "pg_advisory_lock", "pg_advisory_lock_shared", "pg_try_advisory_lock", "pg_try_advisory_lock_shared",
+    "pg_advisory_unlock", "pg_advisory_unlock_shared", "pg_advisory_unlock_all"})
 
 
 def mentions(sql: str) -> bool:
@@ -58,8 +68,11 @@ async def run_if_advisory(dispatcher: Dispatcher, request: ExecRequest, session_
         tree = sqlparse.parse_tree(request.sql)
     except PgError:
         return False
-    if sqlparse.node_type(tree) != "SelectStmt" or analyze.relations(tree):
-        return False  # over tables: each row's node takes its own locks, as planned
+    kind = sqlparse.node_type(tree)
+    if kind in _READS_ROWS and analyze.relations(tree):
+        _refuse_session_locks_over_tables(tree, session_level)
+    if kind != "SelectStmt" or analyze.relations(tree):
+        return False  # over tables: each row's node takes its own transaction-level locks
     node = lock_node(dispatcher.runner.snapshot())
     if node is None:
         return False
@@ -67,3 +80,35 @@ async def run_if_advisory(dispatcher: Dispatcher, request: ExecRequest, session_
         dispatcher.runner.txn.pin(node)  # the lock lives as long as the session
     await dispatcher.run_on_node(node, request, writes=False)
     return True
+
+
+def release_all(runner: StatementRunner) -> None:
+    """DISCARD ALL: the session's advisory locks go, as PostgreSQL's DISCARD ALL runs
+    pg_advisory_unlock_all(). They live on the lock node's pinned connection (nothing else
+    of the session's is kept there unless its temp tables are, which DISCARD ALL drops the
+    same way, temps.discard): closing that connection releases them."""
+    node = lock_node(runner.snapshot())
+    if node is not None and node in runner.txn.pinned:
+        runner.txn.unpin(node)
+
+
+def _refuse_session_locks_over_tables(tree: object, session_level: bool | None) -> None:
+    """A session-level advisory lock taken (or freed) in a statement over tables is
+    refused (0A000): the rows' nodes would run the call on a connection of their pool, so
+    the lock would stay on that pooled connection after the statement, held for whichever
+    session gets it next and out of reach of the owner's pg_advisory_unlock and of its
+    session's end (a job queue's `SELECT ... FROM jobs WHERE pg_try_advisory_lock(id)` then
+    saw every job locked, for good). `session_level`: user code's verdict (RoutineGuard);
+    None: the statement's own calls decide. Transaction-level locks end with the
+    transaction's blocks there and stay allowed."""
+    if session_level is None:
+        names = {sqlparse.funcname(call) for call in sqlparse.nodes_of(tree, "FuncCall")}
+        called = sorted(names & _SESSION_FUNCTIONS)
+    else:
+        called = ["a session-level advisory lock function"] if session_level else []
+    if called:
+        raise PgError("0A000", f"{called[0]}() in a statement over tables is not supported by gridpg",
+                      detail="the rows' datanodes would take the session-level lock on pooled "
+                             "connections, where the session's unlock and its end do not reach it",
+                      hint="take the lock in a statement of its own, SELECT pg_try_advisory_lock(key), "
+                           "with the keys read first, or use pg_try_advisory_xact_lock in a transaction")

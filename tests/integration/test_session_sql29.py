@@ -1,0 +1,57 @@
+"""Session-level SQL that h-session29's scripts (diffed against plain PostgreSQL 18) found
+answered wrongly without an error: advisory locks that DISCARD ALL left held, and
+session-level advisory locks taken in statements over tables, which stayed on pooled
+datanode connections (now refused, 0A000). What now agrees with PostgreSQL is in the
+oracle corpus file tests/oracle/corpus/99_session29.sql."""
+
+from __future__ import annotations
+
+import psycopg
+import pytest
+
+from gridpg.cluster.control import Cluster
+
+
+def test_discard_all_releases_the_sessions_advisory_locks(gridpg_cluster: Cluster, schema: str) -> None:
+    """PostgreSQL's DISCARD ALL runs pg_advisory_unlock_all(); gridpg's kept the locks on
+    the lock node's pinned connection: a connection pool's reset (DISCARD ALL) left them
+    held for good, and other sessions' pg_try_advisory_lock failed."""
+    key = 6479889574913458529
+    with psycopg.connect(gridpg_cluster.dsn(0), autocommit=True) as one, \
+            psycopg.connect(gridpg_cluster.dsn(1), autocommit=True) as two:
+        assert one.execute("SELECT pg_advisory_lock(%s), pg_advisory_lock_shared(%s)", (key, key + 1)).fetchone() == ("", "")
+        assert two.execute("SELECT pg_try_advisory_lock(%s)", (key,)).fetchone() == (False,)
+        one.execute("DISCARD ALL")
+        assert one.execute("SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' "
+                           "AND pid = pg_backend_pid()").fetchone() == (0,)
+        assert two.execute("SELECT pg_try_advisory_lock(%s)", (key,)).fetchone() == (True,)
+        assert two.execute("SELECT pg_advisory_unlock(%s)", (key,)).fetchone() == (True,)
+        # the session goes on taking locks after it
+        assert one.execute("SELECT pg_try_advisory_lock(%s)", (key,)).fetchone() == (True,)
+        assert two.execute("SELECT pg_try_advisory_lock(%s)", (key,)).fetchone() == (False,)
+        assert one.execute("SELECT pg_advisory_unlock(%s)", (key,)).fetchone() == (True,)
+
+
+@pytest.mark.parametrize("sql", [
+    "SELECT pg_try_advisory_lock(k) FROM adv29 WHERE id = 1",
+    "SELECT count(*) FILTER (WHERE pg_try_advisory_lock(k)) FROM adv29",
+    "WITH j AS (SELECT id FROM adv29 ORDER BY id LIMIT 3) SELECT id FROM j WHERE pg_try_advisory_lock(id)",
+    "SELECT pg_advisory_unlock(k) FROM adv29 WHERE id = 1",
+    "UPDATE adv29 SET k = k WHERE pg_catalog.pg_try_advisory_lock_shared(id) RETURNING id",
+])
+def test_session_advisory_locks_over_tables_are_refused(gridpg_cluster: Cluster, schema: str, sql: str) -> None:
+    """The rows' nodes took the lock on pooled connections: it outlived the statement there,
+    the owner's pg_advisory_unlock (on the lock node) answered false, and another session's
+    statement over the same rows found every key locked, for good (a job queue stuck)."""
+    with psycopg.connect(gridpg_cluster.dsn(0), autocommit=True) as conn:
+        conn.execute(f"SET search_path TO {schema}")
+        conn.execute("CREATE TABLE IF NOT EXISTS adv29 (id int PRIMARY KEY, k int) DISTRIBUTE BY HASH (id)")
+        conn.execute("INSERT INTO adv29 SELECT i, i + 880000 FROM generate_series(1, 50) i ON CONFLICT DO NOTHING")
+        with pytest.raises(psycopg.errors.FeatureNotSupported):
+            conn.execute(sql)
+        assert conn.execute("SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' "
+                            "AND pid = pg_backend_pid()").fetchone() == (0,)
+        # transaction-level locks over tables, and the lock functions alone, still run
+        with conn.transaction():
+            assert conn.execute("SELECT count(*) FROM adv29 WHERE pg_try_advisory_xact_lock(k)").fetchone() == (50,)
+        assert conn.execute("SELECT pg_try_advisory_lock(880001), pg_advisory_unlock(880001)").fetchone() == (True, True)
