@@ -55,3 +55,24 @@ def test_session_advisory_locks_over_tables_are_refused(gridpg_cluster: Cluster,
         with conn.transaction():
             assert conn.execute("SELECT count(*) FROM adv29 WHERE pg_try_advisory_xact_lock(k)").fetchone() == (50,)
         assert conn.execute("SELECT pg_try_advisory_lock(880001), pg_advisory_unlock(880001)").fetchone() == (True, True)
+
+
+def test_sequence_limit_errors_name_the_sequence_as_postgresql_does(gridpg_cluster: Cluster, schema: str) -> None:
+    """nextval past MAXVALUE said `sequence "public.sq"` (the GTM's qualified name), and a
+    setval out of bounds of `"My.Schema"."Odd.Seq"` said `"Seq"`: PostgreSQL names the
+    relation alone, `"sq"` and `"Odd.Seq"`."""
+    with psycopg.connect(gridpg_cluster.dsn(0), autocommit=True) as conn:
+        conn.execute(f"SET search_path TO {schema}")
+        conn.execute("CREATE SEQUENCE sq29 MAXVALUE 2 START 2")
+        conn.execute('CREATE SEQUENCE "Odd.Seq29" MAXVALUE 2 INCREMENT -1 MINVALUE 1 START 1')
+        assert conn.execute("SELECT nextval('sq29')").fetchone() == (2,)
+        with pytest.raises(psycopg.errors.SequenceGeneratorLimitExceeded,
+                           match=r'^nextval: reached maximum value of sequence "sq29" \(2\)$'):
+            conn.execute("SELECT nextval('sq29')")
+        assert conn.execute("""SELECT nextval('"Odd.Seq29"')""").fetchone() == (1,)
+        with pytest.raises(psycopg.errors.SequenceGeneratorLimitExceeded,
+                           match=r'^nextval: reached minimum value of sequence "Odd.Seq29" \(1\)$'):
+            conn.execute("""SELECT nextval('"Odd.Seq29"')""")
+        with pytest.raises(psycopg.errors.NumericValueOutOfRange,
+                           match=r'^setval: value 5 is out of bounds for sequence "Odd.Seq29" \(1..2\)$'):
+            conn.execute("""SELECT setval('"Odd.Seq29"', 5)""")
