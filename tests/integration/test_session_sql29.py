@@ -38,11 +38,16 @@ def test_discard_all_releases_the_sessions_advisory_locks(gridpg_cluster: Cluste
     "WITH j AS (SELECT id FROM adv29 ORDER BY id LIMIT 3) SELECT id FROM j WHERE pg_try_advisory_lock(id)",
     "SELECT pg_advisory_unlock(k) FROM adv29 WHERE id = 1",
     "UPDATE adv29 SET k = k WHERE pg_catalog.pg_try_advisory_lock_shared(id) RETURNING id",
+    "SELECT count(*) FROM adv29 WHERE pg_try_advisory_xact_lock(k)",
+    "SELECT pg_advisory_xact_lock(k) FROM adv29 WHERE id = 7",
 ])
-def test_session_advisory_locks_over_tables_are_refused(gridpg_cluster: Cluster, schema: str, sql: str) -> None:
-    """The rows' nodes took the lock on pooled connections: it outlived the statement there,
-    the owner's pg_advisory_unlock (on the lock node) answered false, and another session's
-    statement over the same rows found every key locked, for good (a job queue stuck)."""
+def test_advisory_locks_over_tables_are_refused(gridpg_cluster: Cluster, schema: str, sql: str) -> None:
+    """The rows' nodes took the lock on pooled connections: a session-level one outlived
+    the statement there, the owner's pg_advisory_unlock (on the lock node) answered false,
+    and another session's statement over the same rows found every key locked, for good (a
+    job queue stuck); a transaction-level one was taken in the row's node's lock space, so
+    the same key locked by a statement alone (on the lock node) or through a row of the
+    other node did not conflict with it."""
     with psycopg.connect(gridpg_cluster.dsn(0), autocommit=True) as conn:
         conn.execute(f"SET search_path TO {schema}")
         conn.execute("CREATE TABLE IF NOT EXISTS adv29 (id int PRIMARY KEY, k int) DISTRIBUTE BY HASH (id)")
@@ -51,9 +56,10 @@ def test_session_advisory_locks_over_tables_are_refused(gridpg_cluster: Cluster,
             conn.execute(sql)
         assert conn.execute("SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' "
                             "AND pid = pg_backend_pid()").fetchone() == (0,)
-        # transaction-level locks over tables, and the lock functions alone, still run
+        # the lock functions alone still run, and statements over tables naming them in text
         with conn.transaction():
-            assert conn.execute("SELECT count(*) FROM adv29 WHERE pg_try_advisory_xact_lock(k)").fetchone() == (50,)
+            assert conn.execute("SELECT pg_try_advisory_xact_lock(880002)").fetchone() == (True,)
+        assert conn.execute("SELECT count(*) FROM adv29 WHERE 'pg_advisory_lock(1)' <> ''").fetchone() == (50,)
         assert conn.execute("SELECT pg_try_advisory_lock(880001), pg_advisory_unlock(880001)").fetchone() == (True, True)
 
 

@@ -39,12 +39,6 @@ _SESSION_LEVEL = re.compile(r"\bpg_(try_)?advisory_lock(_shared)?\s*\(", re.IGNO
 # Statement kinds whose relations' rows are read where they live (datanodes, or the catalog
 # server for its own tables), each on a connection of that node's pool.
 _READS_ROWS = frozenset({"SelectStmt", "InsertStmt", "UpdateStmt", "DeleteStmt", "MergeStmt"})
-# The functions whose lock outlives the statement's transaction, or that free such a lock.
-_SESSION_FUNCTIONS = frozenset({
-    "pg_advisory_lock", "pg_advisory_lock_shared", "pg_try_advisory_lock", "pg_try_advisory_lock_shared",
-    "pg_advisory_unlock", "pg_advisory_unlock_shared", "pg_advisory_unlock_all"})
-
-
 def mentions(sql: str) -> bool:
     return _ADVISORY.search(sql) is not None
 
@@ -70,9 +64,9 @@ async def run_if_advisory(dispatcher: Dispatcher, request: ExecRequest, session_
         return False
     kind = sqlparse.node_type(tree)
     if kind in _READS_ROWS and analyze.relations(tree):
-        _refuse_session_locks_over_tables(tree, session_level)
+        _refuse_locks_over_tables(tree, session_level)
     if kind != "SelectStmt" or analyze.relations(tree):
-        return False  # over tables: each row's node takes its own transaction-level locks
+        return False
     node = lock_node(dispatcher.runner.snapshot())
     if node is None:
         return False
@@ -92,23 +86,26 @@ def release_all(runner: StatementRunner) -> None:
         runner.txn.unpin(node)
 
 
-def _refuse_session_locks_over_tables(tree: object, session_level: bool | None) -> None:
-    """A session-level advisory lock taken (or freed) in a statement over tables is
-    refused (0A000): the rows' nodes would run the call on a connection of their pool, so
-    the lock would stay on that pooled connection after the statement, held for whichever
-    session gets it next and out of reach of the owner's pg_advisory_unlock and of its
-    session's end (a job queue's `SELECT ... FROM jobs WHERE pg_try_advisory_lock(id)` then
-    saw every job locked, for good). `session_level`: user code's verdict (RoutineGuard);
-    None: the statement's own calls decide. Transaction-level locks end with the
-    transaction's blocks there and stay allowed."""
+def _refuse_locks_over_tables(tree: object, session_level: bool | None) -> None:
+    """An advisory lock function called in a statement over tables is refused (0A000):
+    the rows' nodes would run it, each in its own lock space, not the lock node's where
+    every other advisory lock of the cluster is. A session-level lock stayed on the node's
+    pooled connection after the statement, held for whichever session got it next and out
+    of reach of the owner's pg_advisory_unlock and of its session's end (a job queue's
+    `SELECT ... FROM jobs WHERE pg_try_advisory_lock(id)` then saw every job locked, for
+    good); a transaction-level one did not exclude the same key taken by a statement
+    alone, nor by a row of another node (two sessions both held it). `session_level`:
+    given when user code calls the functions (RoutineGuard), None when the statement's
+    own calls decide."""
     if session_level is None:
         names = {sqlparse.funcname(call) for call in sqlparse.nodes_of(tree, "FuncCall")}
-        called = sorted(names & _SESSION_FUNCTIONS)
+        called = sorted(name for name in names if _ADVISORY.match(name))
     else:
-        called = ["a session-level advisory lock function"] if session_level else []
+        called = ["a function calling pg_advisory_*"]
     if called:
-        raise PgError("0A000", f"{called[0]}() in a statement over tables is not supported by gridpg",
-                      detail="the rows' datanodes would take the session-level lock on pooled "
-                             "connections, where the session's unlock and its end do not reach it",
-                      hint="take the lock in a statement of its own, SELECT pg_try_advisory_lock(key), "
-                           "with the keys read first, or use pg_try_advisory_xact_lock in a transaction")
+        name = called[0] if called[0].startswith("a ") else f"{called[0]}()"
+        raise PgError("0A000", f"{name} in a statement over tables is not supported by gridpg",
+                      detail="the rows' datanodes would take the lock in their own lock spaces, on "
+                             "pooled connections, apart from the cluster's advisory locks",
+                      hint="take the lock in a statement of its own, SELECT pg_try_advisory_lock(key) "
+                           "(or _xact_lock in the transaction), with the keys read first")
