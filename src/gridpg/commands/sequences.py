@@ -648,8 +648,8 @@ async def next_values(dispatcher: Dispatcher, name: str, count: int) -> list[int
             values = [int(str(r[0])) for r in rows]
         else:
             values = await dispatcher.coord.sequence_values(gtm_name(dispatcher, name), count)
-    except GtmError as exc:
-        raise PgError(exc.code, exc.message) from None
+    except GtmError as exc:  # (the GTM names the sequence qualified; PostgreSQL does not)
+        raise PgError(exc.code, exc.message.replace(f'"{gtm_name(dispatcher, name)}"', f'"{_bare(name)}"')) from None
     if values:
         runner = getattr(dispatcher.runner, "caller", dispatcher.runner)  # a loopback's: its caller's
         runner.sequence_values[name] = values[-1]
@@ -793,7 +793,23 @@ async def qualified_name(dispatcher: Dispatcher, name: str, function: str = "") 
 
 
 def _bare(name: str) -> str:
-    return name.split(".")[-1].strip('"')
+    """The relation's own name of a qualified one, as PostgreSQL's messages print it
+    (`"My.Schema"."Odd.Seq"` -> `Odd.Seq`): the last part outside double quotes."""
+    part, quoted, i = "", False, 0
+    while i < len(name):
+        ch = name[i]
+        if ch == '"':
+            if quoted and name[i + 1:i + 2] == '"':
+                part += '"'
+                i += 1
+            else:
+                quoted = not quoted
+        elif ch == "." and not quoted:
+            part = ""
+        else:
+            part += ch
+        i += 1
+    return part
 
 
 async def run(dispatcher: Dispatcher, request: ExecRequest, function: str, column: str,

@@ -30,11 +30,15 @@ from gridpg.sql import parse as sqlparse
 if TYPE_CHECKING:
     from gridpg.catalog.model import CatalogSnapshot
     from gridpg.executor.dispatch import Dispatcher, ExecRequest
+    from gridpg.frontend.statements import StatementRunner
 
 _ADVISORY = re.compile(r"\bpg_(try_)?advisory_", re.IGNORECASE)
 _SESSION_LEVEL = re.compile(r"\bpg_(try_)?advisory_lock(_shared)?\s*\(", re.IGNORECASE)
 
 
+# Statement kinds whose relations' rows are read where they live (datanodes, or the catalog
+# server for its own tables), each on a connection of that node's pool.
+_READS_ROWS = frozenset({"SelectStmt", "InsertStmt", "UpdateStmt", "DeleteStmt", "MergeStmt"})
 def mentions(sql: str) -> bool:
     return _ADVISORY.search(sql) is not None
 
@@ -58,8 +62,11 @@ async def run_if_advisory(dispatcher: Dispatcher, request: ExecRequest, session_
         tree = sqlparse.parse_tree(request.sql)
     except PgError:
         return False
-    if sqlparse.node_type(tree) != "SelectStmt" or analyze.relations(tree):
-        return False  # over tables: each row's node takes its own locks, as planned
+    kind = sqlparse.node_type(tree)
+    if kind in _READS_ROWS and analyze.relations(tree):
+        _refuse_locks_over_tables(tree, session_level)
+    if kind != "SelectStmt" or analyze.relations(tree):
+        return False
     node = lock_node(dispatcher.runner.snapshot())
     if node is None:
         return False
@@ -67,3 +74,38 @@ async def run_if_advisory(dispatcher: Dispatcher, request: ExecRequest, session_
         dispatcher.runner.txn.pin(node)  # the lock lives as long as the session
     await dispatcher.run_on_node(node, request, writes=False)
     return True
+
+
+def release_all(runner: StatementRunner) -> None:
+    """DISCARD ALL: the session's advisory locks go, as PostgreSQL's DISCARD ALL runs
+    pg_advisory_unlock_all(). They live on the lock node's pinned connection (nothing else
+    of the session's is kept there unless its temp tables are, which DISCARD ALL drops the
+    same way, temps.discard): closing that connection releases them."""
+    node = lock_node(runner.snapshot())
+    if node is not None and node in runner.txn.pinned:
+        runner.txn.unpin(node)
+
+
+def _refuse_locks_over_tables(tree: object, session_level: bool | None) -> None:
+    """An advisory lock function called in a statement over tables is refused (0A000):
+    the rows' nodes would run it, each in its own lock space, not the lock node's where
+    every other advisory lock of the cluster is. A session-level lock stayed on the node's
+    pooled connection after the statement, held for whichever session got it next and out
+    of reach of the owner's pg_advisory_unlock and of its session's end (a job queue's
+    `SELECT ... FROM jobs WHERE pg_try_advisory_lock(id)` then saw every job locked, for
+    good); a transaction-level one did not exclude the same key taken by a statement
+    alone, nor by a row of another node (two sessions both held it). `session_level`:
+    given when user code calls the functions (RoutineGuard), None when the statement's
+    own calls decide."""
+    if session_level is None:
+        names = {sqlparse.funcname(call) for call in sqlparse.nodes_of(tree, "FuncCall")}
+        called = sorted(name for name in names if _ADVISORY.match(name))
+    else:
+        called = ["a function calling pg_advisory_*"]
+    if called:
+        name = called[0] if called[0].startswith("a ") else f"{called[0]}()"
+        raise PgError("0A000", f"{name} in a statement over tables is not supported by gridpg",
+                      detail="the rows' datanodes would take the lock in their own lock spaces, on "
+                             "pooled connections, apart from the cluster's advisory locks",
+                      hint="take the lock in a statement of its own, SELECT pg_try_advisory_lock(key) "
+                           "(or _xact_lock in the transaction), with the keys read first")

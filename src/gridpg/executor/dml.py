@@ -1351,6 +1351,40 @@ def _ensure_no_copy_sequence_defaults(columns: list[TableColumn], cols: list[str
                       "INSERT ... SELECT from it.")
 
 
+def _ensure_default_markers_agree(dispatcher: Dispatcher, table: DistTable, columns: list[TableColumn],
+                                  read: list[str]) -> None:
+    """COPY ... (DEFAULT 'marker') (PostgreSQL 16): a field equal to the marker takes the
+    column's default, which the datanode storing the row evaluates. Refused (0A000) for a
+    column whose default a node would give its own value: a serial or identity column, or
+    any default calling a sequence function (each node's copy of the sequence: ids
+    repeated across nodes, silently, before), a time default over several groups (each
+    node's own transaction instant, not the statement's one), a default calling a volatile
+    function on a REPLICATION table (the copies would differ), and the distribution
+    column (the marker would be routed as its value). `read`: the columns the data holds."""
+    from gridpg.executor.values import sequence_default_columns
+
+    volatile = dispatcher.runner.snapshot().volatile_functions
+    sequenced = {c.name for c in sequence_default_columns(columns)}
+    for column in columns:
+        if column.name not in read or not (column.default or column.sequence):
+            continue
+        if column.sequence or column.name in sequenced:
+            why = "takes the next value of a sequence"
+        elif column.name == table.column:
+            why = "is the distribution column"
+        elif column.has_time_default and len(table.groups) > 1:
+            why = "reads the transaction's time"
+        elif table.method == "replication" and replicas.diverging_default(column.default, volatile):
+            why = "calls a volatile function"
+        else:
+            continue
+        raise PgError(FEATURE_NOT_SUPPORTED,
+                      f'COPY FROM with the DEFAULT option into distributed table "{table.name}" is not supported '
+                      f'for column "{column.name}", whose default {why}',
+                      detail="the datanode storing the row would evaluate the default on its own",
+                      hint="Leave the column out of the COPY's column list: the cluster fills it then.")
+
+
 async def copy_from_stdin(dispatcher: Dispatcher, request: ExecRequest, body: dict[str, Any],
                           table: DistTable, options: dict[str, Any], from_server: bool = False) -> None:
     """COPY FROM STDIN into a distributed table; `from_server`: the data is the output of
@@ -1367,6 +1401,8 @@ async def copy_from_stdin(dispatcher: Dispatcher, request: ExecRequest, body: di
     _ensure_no_copy_sequence_defaults(columns, cols)
     replicas.ensure_no_diverging_defaults(table, columns, cols, "COPY", dispatcher.runner.snapshot().volatile_functions,
                                           times=True)
+    if options.get("default") is not None:
+        _ensure_default_markers_agree(dispatcher, table, columns, listed or cols)
     delimiter = options.get("delimiter") or ("," if fmt == "csv" else "\t")
     form = CopyFormat.of(fmt, options, cols)
     router = CopyRouter(dispatcher, table, cols, fmt, delimiter, columns, form)

@@ -1251,29 +1251,39 @@ async def _drop_temp(catalog: BackendConnection, temps: list[str]) -> None:
 
 
 async def broadcast_write(dispatcher: Dispatcher, request: ExecRequest, plan: DistributedPlan) -> None:
-    """Copy the tables a write reads to every node of its target, then run it there."""
+    """Copy the tables a write reads to every node of its target, then run it there.
+
+    Each copy holds the columns the statement names (every column where it reads whole
+    rows: `*`, `o.*`, a row variable), read as the session's role: as in PostgreSQL, a role
+    with SELECT on some columns of a table may join it on those (a copy made LIKE the
+    table needed SELECT on all of it: 42501)."""
+    from gridpg.executor.exchange import needs_of
+
     txn = dispatcher.runner.txn
     groups = list(plan.groups)
     scratch = [f"{SCRATCH_SCHEMA}.{t.temp}" for t in plan.gather]
+    needs = await needs_of(dispatcher, request.sql, plan.gather)
     async with dispatcher.runner.statement_transaction():  # scratch tables live and die in it
         for group in groups:
             dest = await txn.connection(group, wants_block=True)
             txn.mark_written(group)
             for table, name in zip(plan.gather, scratch):
                 qualified = f"{quote_ident(table.schema)}.{quote_ident(table.name)}"
+                need, _ = needs[(table.schema, table.name)]
+                cols = ", ".join(quote_ident(c) for c in need.columns) if need.columns is not None else "*"
+                select = f"SELECT {cols} FROM {qualified}"
                 if group in table.groups or await _holds_table(dest, qualified):
-                    await dest.simple_query(f"CREATE UNLOGGED TABLE {name} (LIKE {qualified})")
+                    await dest.simple_query(f"CREATE UNLOGGED TABLE {name} AS {select} WITH NO DATA")
                 else:  # a table placed TO NODE others only: typed as the catalog server has it
                     from gridpg.executor.exchange import _described_columns
 
-                    columns = await _described_columns(dispatcher, f"SELECT * FROM {qualified}")
+                    columns = await _described_columns(dispatcher, select)
                     await dest.simple_query(f"CREATE UNLOGGED TABLE {name} ({columns})")
                 remote = [g for g in table.groups if g != group]
                 if group in table.groups:
-                    await dest.simple_query(f"INSERT INTO {name} SELECT * FROM {qualified}")
+                    await dest.simple_query(f"INSERT INTO {name} {select}")
                 if remote:
-                    await copy_rows_to_catalog(
-                        dispatcher, [(g, f"SELECT * FROM {qualified}") for g in remote], dest, name)
+                    await copy_rows_to_catalog(dispatcher, [(g, select) for g in remote], dest, name)
         check = getattr(plan, "row_check", None)
         if check:
             await _ensure_one_match_per_row(dispatcher, request, groups[0], check)

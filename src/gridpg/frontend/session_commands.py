@@ -22,6 +22,7 @@ import re
 from typing import TYPE_CHECKING
 
 from gridpg.errors import NO_ACTIVE_SQL_TRANSACTION, PgError
+from gridpg.executor import advisory
 from gridpg.frontend.session_settings import (
     NEUTRAL,
     carries_timer,
@@ -401,6 +402,7 @@ async def discard_or_deallocate(runner: StatementRunner, sql: str) -> bool:
         session.statements.clear()
         session.portals.clear()
         await runner.temps.discard()
+        advisory.release_all(runner)
         runner.state.discard_all()
         _forget_sequences(runner)
         await runner.notify.unlisten_all()

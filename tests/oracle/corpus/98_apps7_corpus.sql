@@ -159,7 +159,8 @@ SELECT pg_try_advisory_lock(42), pg_try_advisory_lock(42);
 SELECT pg_advisory_unlock(42), pg_advisory_unlock(42), pg_advisory_unlock(42);
 BEGIN;
 SELECT pg_try_advisory_xact_lock(7, 8);
-SELECT count(*) FROM jobs WHERE pg_try_advisory_xact_lock(hashtext(queue)) ;
+-- (an advisory lock function over a table's rows is refused since h-session29:
+-- tests/integration/test_session_sql29.py)
 COMMIT;
 -- time series, range partitioned
 CREATE TABLE readings (device_id int NOT NULL, ts timestamp NOT NULL, temp numeric(6,2), hum double precision, tags jsonb) PARTITION BY RANGE (ts);

@@ -1,0 +1,25 @@
+import psycopg, sys
+dsn = sys.argv[1]
+a = psycopg.connect(dsn, autocommit=True); b = psycopg.connect(dsn, autocommit=True)
+a.execute("DROP TABLE IF EXISTS al2")
+a.execute("CREATE TABLE al2 (id int PRIMARY KEY, k int)" + (" DISTRIBUTE BY HASH(id)" if 'grid' in sys.argv[2] else ""))
+a.execute("INSERT INTO al2 SELECT i, i FROM generate_series(1,100) i")
+def q(c, s):
+    try: return c.execute(s).fetchall()
+    except Exception as e: return f"ERR {e.sqlstate} {e}"
+print(q(a, "SELECT pg_try_advisory_lock(k) FROM al2 WHERE id = 1"))
+print(q(b, "SELECT pg_try_advisory_lock(1)"))
+print(q(a, "SELECT count(*) FROM pg_locks WHERE locktype='advisory'"))
+print(q(a, "SELECT pg_advisory_unlock(1)"))
+print(q(b, "SELECT pg_try_advisory_lock(1)"))
+print(q(b, "SELECT pg_advisory_unlock_all()"))
+print(q(a, "SELECT count(*) FILTER (WHERE pg_try_advisory_lock(k)) FROM al2 WHERE id <= 10"))
+print(q(b, "SELECT count(*) FILTER (WHERE pg_try_advisory_lock(k)) FROM al2 WHERE id <= 10"))
+a.close()
+c = psycopg.connect(dsn, autocommit=True)
+print(q(c, "SELECT count(*) FILTER (WHERE pg_try_advisory_lock(k)) FROM al2 WHERE id <= 10"))
+print(q(c, "BEGIN"))
+print(q(c, "SELECT pg_advisory_xact_lock(k) FROM al2 WHERE id = 50"))
+print(q(b, "SELECT pg_try_advisory_lock(50)"))
+print(q(c, "COMMIT"))
+c.close(); b.close()

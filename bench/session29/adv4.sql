@@ -1,0 +1,13 @@
+DROP TABLE IF EXISTS al3;
+CREATE TABLE al3 (id int PRIMARY KEY, k int) DISTRIBUTE BY HASH(id);
+INSERT INTO al3 SELECT i, i FROM generate_series(1,10) i;
+WITH t AS (SELECT 5 AS k) SELECT pg_try_advisory_lock(k) FROM t;
+SELECT pg_advisory_unlock(5);
+SELECT pg_try_advisory_lock(1) FROM (VALUES (1)) v;
+SELECT pg_advisory_unlock_all();
+SELECT 'pg_advisory_lock(' || id || ')' FROM al3 WHERE id = 1;
+INSERT INTO al3 VALUES (20, pg_advisory_lock(3)::text::int);
+EXPLAIN (COSTS OFF) SELECT pg_try_advisory_lock(k) FROM al3;
+BEGIN;
+SELECT count(*) FROM al3 WHERE pg_try_advisory_xact_lock(k);
+COMMIT;

@@ -1,0 +1,12 @@
+SELECT pg_advisory_lock(x) FROM generate_series(1,3) x;
+SELECT pg_advisory_lock(id) FROM (SELECT 7 AS id) s;
+SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND pid = pg_backend_pid();
+SELECT pg_advisory_unlock(x) FROM generate_series(1,3) x;
+WITH k AS (SELECT 9 AS id) SELECT pg_try_advisory_lock(id) FROM k;
+SELECT pg_advisory_unlock_all();
+SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND pid = pg_backend_pid();
+BEGIN;
+SELECT pg_advisory_xact_lock(hashtext('mig'));
+SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND pid = pg_backend_pid();
+COMMIT;
+SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND pid = pg_backend_pid();

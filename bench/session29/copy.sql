@@ -1,0 +1,145 @@
+DROP TABLE IF EXISTS kh, kr, kd CASCADE;
+CREATE TABLE kh (id int PRIMARY KEY, a text, b int DEFAULT 42, c text) DISTRIBUTE BY HASH(id);
+CREATE TABLE kr (id int PRIMARY KEY, a text, b int DEFAULT 42, c text) DISTRIBUTE BY REPLICATION;
+CREATE TABLE kd (id int, a text, b int DEFAULT 42, c text);
+COPY kh FROM STDIN WITH (FORMAT csv, HEADER true);
+id,a,b,c
+1,one,10,x
+2,"two, quoted",20,""
+3,,30,
+\.
+COPY kh FROM STDIN WITH (FORMAT csv, HEADER match);
+id,a,b,c
+4,four,40,y
+\.
+COPY kh FROM STDIN WITH (FORMAT csv, HEADER match);
+id,a,c,b
+5,five,50,z
+\.
+COPY kh (id, c, a) FROM STDIN WITH (FORMAT csv, HEADER match);
+id,c,a
+6,cc,aa
+\.
+COPY kh FROM STDIN WITH (FORMAT csv, QUOTE '''', ESCAPE '\');
+7,'it\'s',70,'q'
+\.
+COPY kh FROM STDIN WITH (FORMAT csv, FORCE_NOT_NULL (a, c));
+8,,80,
+\.
+COPY kh FROM STDIN WITH (FORMAT csv, FORCE_NULL (a, c));
+9,"",90,""
+\.
+COPY kh FROM STDIN WITH (FORMAT csv, NULL 'NIL');
+10,NIL,100,
+\.
+COPY kh FROM STDIN WITH (FORMAT text, NULL 'NIL');
+11	NIL	110	\N
+\.
+COPY kh FROM STDIN WITH (FORMAT csv, DEFAULT '\D');
+12,\D,\D,end
+\.
+COPY kh FROM STDIN WITH (FORMAT text, DEFAULT '@');
+13	@	@	t
+\.
+SELECT id, a, b, c, a IS NULL AS an, c IS NULL AS cn FROM kh ORDER BY id;
+COPY kh FROM STDIN WITH (FORMAT csv, ON_ERROR ignore);
+20,a,1,x
+21,b,notint,x
+22,c,3,x
+\.
+COPY kh FROM STDIN WITH (FORMAT csv, ON_ERROR ignore, LOG_VERBOSITY verbose);
+23,a,1,x
+24,b,bad,x
+25,c,3,x
+\.
+COPY kh FROM STDIN WITH (FORMAT csv, ON_ERROR ignore, LOG_VERBOSITY silent);
+26,b,bad,x
+27,c,3,x
+\.
+COPY kh FROM STDIN WITH (FORMAT csv, ON_ERROR ignore, REJECT_LIMIT 1);
+28,b,bad,x
+29,b,bad,x
+30,c,3,x
+\.
+COPY kh FROM STDIN WITH (FORMAT csv, ON_ERROR stop);
+31,b,bad,x
+\.
+SELECT id FROM kh WHERE id >= 20 ORDER BY id;
+COPY kh FROM STDIN WITH (FORMAT csv) WHERE b > 500;
+40,a,400,x
+41,a,600,x
+42,a,700,x
+\.
+SELECT id FROM kh WHERE id >= 40 ORDER BY id;
+-- error midway: nothing left
+COPY kh FROM STDIN WITH (FORMAT csv);
+50,a,1,x
+51,a,2,x
+1,dup,3,x
+\.
+COPY kh FROM STDIN WITH (FORMAT csv);
+52,a,1,x
+53,a,2,x,extra
+\.
+COPY kh FROM STDIN WITH (FORMAT csv);
+54,a,1,x
+55,a,2
+\.
+SELECT count(*) FROM kh WHERE id >= 50;
+COPY kh TO STDOUT WITH (FORMAT csv, HEADER, FORCE_QUOTE *);
+COPY kh (id, a) TO STDOUT WITH (FORMAT csv, FORCE_QUOTE (a), NULL 'NULL');
+COPY (SELECT id, a FROM kh WHERE id < 5 ORDER BY id) TO STDOUT WITH (FORMAT csv, HEADER, DELIMITER '|');
+COPY (SELECT b, count(*) FROM kh GROUP BY b ORDER BY b) TO STDOUT;
+COPY (SELECT id FROM kh ORDER BY id LIMIT 3) TO STDOUT WITH (FORMAT text, NULL 'x');
+COPY kr FROM STDIN WITH (FORMAT csv, HEADER);
+id,a,b,c
+1,r1,1,x
+2,r2,,y
+\.
+COPY kr FROM STDIN WITH (FORMAT csv, ON_ERROR ignore);
+3,r3,zz,x
+4,r4,4,y
+\.
+SELECT * FROM kr ORDER BY id;
+COPY kd FROM STDIN WITH (FORMAT csv, ON_ERROR ignore);
+3,r3,zz,x
+4,r4,4,y
+\.
+COPY kd FROM STDIN WITH (FORMAT csv, DEFAULT 'D');
+5,D,D,D
+\.
+SELECT * FROM kd ORDER BY id;
+BEGIN;
+COPY kh FROM STDIN WITH (FORMAT csv);
+60,a,1,x
+\.
+SAVEPOINT s;
+COPY kh FROM STDIN WITH (FORMAT csv);
+61,a,1,x
+61,a,1,x
+\.
+ROLLBACK TO s;
+COPY kh FROM STDIN WITH (FORMAT csv);
+62,a,1,x
+\.
+COMMIT;
+SELECT id FROM kh WHERE id >= 60 ORDER BY id;
+COPY kh FROM STDIN WITH (FORMAT csv, HEADER match);
+id,a,b
+70,a,1
+\.
+COPY kh FROM STDIN WITH (FORMAT csv, HEADER 2);
+COPY kh FROM STDIN WITH (FORMAT csv, FORCE_QUOTE (a));
+COPY kh TO STDOUT WITH (FORMAT csv, FORCE_NULL (a));
+COPY kh FROM STDIN WITH (FORMAT binary, ON_ERROR ignore);
+COPY kh FROM STDIN WITH (ON_ERROR ignore, FORMAT csv, DEFAULT 'x', NULL 'x');
+COPY kh TO STDOUT WITH (ON_ERROR ignore);
+COPY kh FROM STDIN WITH (FORMAT csv, FREEZE);
+COPY kh FROM STDIN WITH (FORMAT text, ENCODING 'LATIN1');
+80	\xe9t\xe9	1	x
+\.
+SELECT a FROM kh WHERE id = 80;
+COPY (SELECT 1 UNION SELECT 2 ORDER BY 1) TO STDOUT WITH (FORMAT csv, HEADER);
+COPY (INSERT INTO kh VALUES (90, 'ret') RETURNING id, a) TO STDOUT;
+COPY (UPDATE kh SET a = 'up' WHERE id = 90 RETURNING id, a) TO STDOUT;
+SELECT a FROM kh WHERE id = 90;
