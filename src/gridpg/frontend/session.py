@@ -851,8 +851,10 @@ class Session:
             self.statements.pop(name, None)
         else:
             portal = self.portals.pop(name, None)
-            if portal is not None and portal.node_portals:
-                assert self.runner is not None
+            assert self.runner is not None
+            if portal is None:
+                await prepared.close_cursor(self.runner.dispatcher, name)  # SQL DECLARE
+            elif portal.node_portals:
                 await self.runner.close_node_portals(portal)
         self.send(codec.CLOSE_COMPLETE)
 

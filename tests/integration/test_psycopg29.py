@@ -1,0 +1,99 @@
+"""What psycopg 3's own test suite found on its second pass (h-psycopg29), each shape in our
+own words, run through psycopg (its libpq-level `pgconn` where the test is about protocol
+messages) against the session's cluster and plain PostgreSQL, the answers compared."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import psycopg
+import pytest
+from psycopg import pq
+
+from gridpg.cluster.control import Cluster
+
+SETUP = [
+    "CREATE TABLE items (id int PRIMARY KEY, v text) DISTRIBUTE BY HASH (id)",
+    "INSERT INTO items SELECT g, 'v' || g FROM generate_series(1, 40) g",
+]
+
+# (how the cursor is declared) -- the query the catalog server answers alone, a streaming
+# cursor over one node, one over every node, a materialized one (SCROLL over several
+# nodes), and one held past its block (WITH HOLD, materialized, on a pinned connection)
+CURSORS = {
+    "catalog": "DECLARE cur CURSOR FOR SELECT * FROM generate_series(1, 10) g",
+    "one_node": "DECLARE cur CURSOR FOR SELECT id, v FROM items WHERE id = 3",
+    "every_node": "DECLARE cur CURSOR FOR SELECT id, v FROM items",
+    "ordered": "DECLARE cur CURSOR FOR SELECT id, v FROM items ORDER BY id",
+    "scroll": "DECLARE cur SCROLL CURSOR FOR SELECT id, v FROM items ORDER BY id",
+}
+
+
+def _close_and_look(dsn: str, schema: str, declare: str, hold: bool) -> list[object]:
+    """Declare the cursor, fetch a row, close it by the protocol's Close (libpq's
+    PQclosePortal), then what Describe, FETCH and pg_cursors say of it; a second Close
+    of the name, now unknown, is no error either."""
+    with psycopg.connect(dsn, autocommit=True) as conn:
+        conn.execute(f'SET search_path TO "{schema}"')
+        pgconn = conn.pgconn
+        out: list[object] = []
+
+        def simple(sql: str) -> object:
+            res = pgconn.exec_(sql.encode())
+            if res.status == pq.ExecStatus.TUPLES_OK:
+                return [res.get_value(0, c) for c in range(res.nfields)] if res.ntuples else []
+            if res.status == pq.ExecStatus.COMMAND_OK:
+                return res.command_status
+            return res.error_field(pq.DiagnosticField.SQLSTATE)
+
+        if hold:
+            out.append(simple(declare.replace(" CURSOR FOR", " CURSOR WITH HOLD FOR")))
+        else:
+            out.append(simple("BEGIN"))
+            out.append(simple(declare))
+        out.append(simple("MOVE 1 FROM cur"))
+        out.append(pgconn.close_portal(b"cur").status)
+        out.append(pgconn.describe_portal(b"cur").status)
+        out.append(simple("SELECT count(*) FROM pg_cursors WHERE name = 'cur'"))
+        out.append(pgconn.close_portal(b"cur").status)
+        out.append(simple("FETCH 1 FROM cur"))  # 34000, and the block fails
+        out.append(simple("ROLLBACK" if not hold else "SELECT 1"))
+        out.append(simple("SELECT count(*) FROM items"))  # the session goes on
+        return out
+
+
+@pytest.mark.parametrize("shape", sorted(CURSORS))
+@pytest.mark.parametrize("hold", [False, True], ids=["block", "hold"])
+def test_protocol_close_closes_a_declared_cursor(
+        gridpg_cluster: Cluster, plain_pg: str, schema: str, shape: str, hold: bool,
+        same_answers: Callable[..., object]) -> None:
+    """PostgreSQL's protocol portals and SQL cursors share one namespace: Close ('P') of a
+    DECLAREd cursor closes it. gridpg answered CloseComplete and kept the cursor (Describe
+    still described it, FETCH still read it: psycopg's pq test_close_portal)."""
+    if hold and shape == "catalog":
+        pytest.skip("the same as 'scroll' held: materialized on the pinned catalog connection")
+    same_answers(lambda dsn, on_gridpg: _close_and_look(dsn, schema, CURSORS[shape], hold))
+
+
+@pytest.fixture()
+def same_answers(gridpg_cluster: Cluster, plain_pg: str, schema: str) -> Callable[..., object]:
+    def check(run: Callable[[str, bool], list[object]]) -> object:
+        with psycopg.connect(plain_pg, autocommit=True) as conn:
+            conn.execute(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
+            conn.execute(f'CREATE SCHEMA "{schema}"')
+            conn.execute(f'SET search_path TO "{schema}"')
+            for sql in SETUP:
+                conn.execute(sql.split(" DISTRIBUTE BY")[0])
+        with psycopg.connect(gridpg_cluster.dsn(0), autocommit=True) as conn:
+            conn.execute(f'SET search_path TO "{schema}"')
+            for sql in SETUP:
+                conn.execute(sql)
+        try:
+            want = run(plain_pg, False)
+            got = run(gridpg_cluster.dsn(0), True)
+        finally:
+            with psycopg.connect(plain_pg, autocommit=True) as conn:
+                conn.execute(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
+        assert got == want
+        return got
+    return check
