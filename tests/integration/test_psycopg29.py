@@ -70,8 +70,6 @@ def test_protocol_close_closes_a_declared_cursor(
     """PostgreSQL's protocol portals and SQL cursors share one namespace: Close ('P') of a
     DECLAREd cursor closes it. gridpg answered CloseComplete and kept the cursor (Describe
     still described it, FETCH still read it: psycopg's pq test_close_portal)."""
-    if hold and shape == "catalog":
-        pytest.skip("the same as 'scroll' held: materialized on the pinned catalog connection")
     same_answers(lambda dsn, on_gridpg: _close_and_look(dsn, schema, CURSORS[shape], hold))
 
 

@@ -852,9 +852,9 @@ class Session:
         else:
             portal = self.portals.pop(name, None)
             assert self.runner is not None
-            if portal is None:
+            if portal is None and name:  # (a cursor's name is never empty)
                 await prepared.close_cursor(self.runner.dispatcher, name)  # SQL DECLARE
-            elif portal.node_portals:
+            elif portal is not None and portal.node_portals:
                 await self.runner.close_node_portals(portal)
         self.send(codec.CLOSE_COMPLETE)
 
