@@ -4,6 +4,7 @@ messages) against the session's cluster and plain PostgreSQL, the answers compar
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable
 
 import psycopg
@@ -95,3 +96,35 @@ def same_answers(gridpg_cluster: Cluster, plain_pg: str, schema: str) -> Callabl
         assert got == want
         return got
     return check
+
+
+async def _batches(dsn: str, rounds: int) -> list[int]:
+    """For each round: how many notifications of one transaction (three NOTIFYs) a
+    listener's first batch held, psycopg's `notifies(stop_after=1)`."""
+    counts = []
+    for _ in range(rounds):
+        async with await psycopg.AsyncConnection.connect(dsn, autocommit=True) as listener:
+            await listener.execute("LISTEN batch29")
+
+            async def notify() -> None:
+                async with await psycopg.AsyncConnection.connect(dsn, autocommit=True) as sender:
+                    async with sender.transaction():
+                        for n in ("1", "2", "3"):
+                            await sender.execute("SELECT pg_notify('batch29', %s)", (n,))
+
+            task = asyncio.ensure_future(notify())
+            got = [n.payload async for n in listener.notifies(timeout=5.0, stop_after=1)]
+            await task
+            assert got == ["1", "2", "3"][: len(got)]
+            counts.append(len(got))
+    return counts
+
+
+def test_a_transactions_notifications_reach_an_idle_listener_in_one_batch(
+        gridpg_cluster: Cluster, plain_pg: str) -> None:
+    """PostgreSQL sends an idle listener a transaction's notifications in one flush; gridpg
+    wrote them one by one as its hub listener read them, and psycopg's notifies
+    (stop_after=1) returned the first alone about one time in five (psycopg's
+    test_notify_async test_stop_after_batch)."""
+    assert asyncio.run(_batches(plain_pg, 10)) == [3] * 10
+    assert asyncio.run(_batches(gridpg_cluster.dsn(0), 10)) == [3] * 10

@@ -148,6 +148,7 @@ class Session:
         # NotificationResponses for the client, held until it is idle outside a block
         # (`deliver_notification`) and written just before ReadyForQuery (`send_ready`).
         self.notifications: list[bytes] = []
+        self.notifications_due = False  # a write of `notifications` is scheduled (deliver_notification)
         # identifier truncation notices said for the client's statements: the servers'
         # repetitions of them are not relayed (`send`)
         self.said_truncations: set[str] = set()
@@ -225,15 +226,30 @@ class Session:
 
     def deliver_notification(self, message: bytes) -> None:
         """A notification, or the hub's WARNING of a gap (frontend/notify_hub.py), for this
-        session: written at once when the session waits for its client outside a
-        transaction, with nothing of its own in flight; else held for its next
-        ReadyForQuery outside a block (`send_ready`)."""
-        if self.fast_cycles and self.cycle is None and self.handover is None and not self.out \
-                and not self.notifications and not self.frames.buffered() \
-                and self.runner is not None and self.runner.txn_status() == b"I":
-            self.stream.write(message)
-        else:
-            self.notifications.append(message)
+        session: written as soon as the listener has read what came with it, when the
+        session waits for its client outside a transaction with nothing of its own in
+        flight; else held for its next ReadyForQuery outside a block (`send_ready`).
+        The notifications one read brings (a transaction's, which PostgreSQL sends in one
+        flush) go out in one write: written one by one, a client that stops after the
+        first batch (psycopg's `notifies(stop_after=1)`) heard part of a transaction."""
+        self.notifications.append(message)
+        if (self.notifications_due or len(self.notifications) == 1) and self._idle_for_notifications():
+            if not self.notifications_due:
+                self.notifications_due = True
+                asyncio.get_running_loop().call_soon(self._write_notifications)
+
+    def _idle_for_notifications(self) -> bool:
+        return (self.fast_cycles and self.cycle is None and self.handover is None and not self.out
+                and not self.frames.buffered()
+                and self.runner is not None and self.runner.txn_status() == b"I")
+
+    def _write_notifications(self) -> None:
+        """The notifications delivered since the write was scheduled, in one write, if the
+        session is still idle (else `send_ready` sends them with its next ReadyForQuery)."""
+        self.notifications_due = False
+        if self.notifications and self._idle_for_notifications():
+            self.stream.write(b"".join(self.notifications))
+            self.notifications.clear()
 
     # -- life --------------------------------------------------------------------------
 
