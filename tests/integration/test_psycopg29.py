@@ -5,6 +5,8 @@ messages) against the session's cluster and plain PostgreSQL, the answers compar
 from __future__ import annotations
 
 import asyncio
+import select
+import time
 from collections.abc import Callable
 
 import psycopg
@@ -128,3 +130,47 @@ def test_a_transactions_notifications_reach_an_idle_listener_in_one_batch(
     test_notify_async test_stop_after_batch)."""
     assert asyncio.run(_batches(plain_pg, 10)) == [3] * 10
     assert asyncio.run(_batches(gridpg_cluster.dsn(0), 10)) == [3] * 10
+
+
+def _answers_before_sync(dsn: str) -> list[bool]:
+    """Whether anything reaches the client before its Sync: after a pipeline's `SELECT 1`
+    (PostgreSQL holds the answer: less than its send buffer), after a generate_series
+    bigger than that buffer, and after a failing statement (PostgreSQL flushes an error
+    at once)."""
+    out = []
+    with psycopg.connect(dsn, autocommit=True) as conn:
+        pgconn = conn.pgconn
+        for n, sql in enumerate((b"SELECT 1", b"SELECT g, repeat('x', 100) FROM generate_series(1, 2000) g",
+                                 b"SELECT 1 / 0")):
+            pgconn.enter_pipeline_mode()
+            pgconn.send_query_params(sql, None)
+            pgconn.flush()
+            time.sleep(0.2)  # (gridpg runs an Execute once it sees the next message: a Parse)
+            pgconn.send_prepare(f"s29_{n}".encode(), b"SELECT 2")
+            pgconn.flush()
+            readable, _, _ = select.select([pgconn.socket], [], [], 0.5)
+            out.append(bool(readable))
+            pgconn.pipeline_sync()
+            pgconn.flush()
+            syncs = 0
+            while syncs < 1:
+                select.select([pgconn.socket], [], [], 2.0)
+                pgconn.consume_input()
+                while not pgconn.is_busy():
+                    res = pgconn.get_result()
+                    if res is not None and res.status == pq.ExecStatus.PIPELINE_SYNC:
+                        syncs += 1
+                        break
+            pgconn.exit_pipeline_mode()
+    return out
+
+
+def test_a_pipelines_answers_wait_for_its_sync(gridpg_cluster: Cluster, plain_pg: str) -> None:
+    """PostgreSQL writes a pipeline's answers at its Sync or Flush (or past its send
+    buffer, or at an error); gridpg wrote whatever it had whenever the client's input ran
+    dry. psycopg's pipeline reads what has come while it still sends, and then gave
+    `cur.execute("select 1"); cur.execute("select 2"); cur.fetchall()` the rows of
+    `select 1` (8 times in 4,500 under load; psycopg's test_pipeline test_execute_nextset
+    and test_executemany_trace). Now the answers wait as PostgreSQL's do."""
+    assert _answers_before_sync(plain_pg) == [False, True, True]
+    assert _answers_before_sync(gridpg_cluster.dsn(0)) == [False, True, True]

@@ -51,6 +51,7 @@ if TYPE_CHECKING:
     from gridpg.frontend.statements import StatementRunner
 
 log = logging.getLogger("gridpg.session")
+SEND_BUFFER_SIZE = 8192  # PostgreSQL's PQ_SEND_BUFFER_SIZE: answers held before a Sync flush past it
 
 # Statements whose named Parse is analysed on the catalog server before ParseComplete
 # (`on_parse`): the queries and writes a client prepares; utility statements (and gridpg's
@@ -459,7 +460,7 @@ class Session:
         if self.runner is not None and self.runner.is_loopback:
             idle_timeout = 0  # waits while the code it serves computes; the caller's session times out
         while True:
-            if not self.frames.buffered():
+            if not self.frames.buffered() and self.out and self._flush_before_sync():
                 await self.flush()
             frame = self.frames.next_frame()
             if frame is None:
@@ -497,6 +498,24 @@ class Session:
                     await self.flush()
             except ProtocolViolation:
                 raise
+
+    def _flush_before_sync(self) -> bool:
+        """Whether answers held while the client's input is drained go out before its Sync
+        or Flush: as PostgreSQL, only past a send buffer's worth (PQ_SEND_BUFFER_SIZE) or
+        after an error (which PostgreSQL flushes at once). Written whenever the input ran
+        dry, a pipeline's answers reached the client in more, smaller writes than
+        PostgreSQL's, and psycopg's pipeline, which reads what has come while it still
+        sends, took more round trips (its test_executemany_trace). Every answer a client
+        waits for without a Sync or Flush (CopyInResponse, a simple Query's) is flushed
+        where it is made."""
+        if self.skip_until_sync:
+            return True
+        size = 0
+        for message in self.out:
+            size += len(message)
+            if size >= SEND_BUFFER_SIZE:
+                return True
+        return False
 
     async def _read_idle(self) -> tuple[int, bytes]:
         """`read_frame` for the message loop: while it waits, routed cycles may run from the
