@@ -515,6 +515,30 @@ async def describe_cursor(dispatcher: Dispatcher, name: str) -> bytes | None:
             return answer
 
 
+
+async def close_cursor(dispatcher: Dispatcher, name: str) -> None:
+    """Close of a portal the client did not bind: a cursor its DECLARE made, closed as
+    SQL CLOSE closes it (PostgreSQL's protocol portals and SQL cursors are one namespace,
+    so libpq's PQclosePortal and psycopg close them so). The nodes' cursors of a streaming
+    one first; then the catalog server's, by its own Close, which, as PostgreSQL's, is no
+    error for a name it does not hold (the CloseComplete is the caller's)."""
+    cursors: dict[str, stream_cursor.StreamCursor] = getattr(dispatcher.runner, "stream_cursors", {})
+    streaming = cursors.pop(name, None)
+    if streaming is not None:
+        await stream_cursor.close_on_nodes(streaming)
+    txn = dispatcher.runner.txn
+    participant = txn.participants.get(dispatcher.coord.catalog_node)
+    conn = participant.conn if participant is not None else txn.pinned.get(dispatcher.coord.catalog_node)
+    if conn is None:  # no cursor held there either
+        return
+    await conn.settle()
+    conn.send(codec.build_close("P", name) + codec.SYNC)
+    while True:
+        kind, raw = await conn.recv_raw()
+        if kind == 0x5A:
+            conn.txn_status = raw[5:6]
+            return
+
 # -- pg_prepared_statements --------------------------------------------------------------
 
 

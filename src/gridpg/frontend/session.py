@@ -51,6 +51,7 @@ if TYPE_CHECKING:
     from gridpg.frontend.statements import StatementRunner
 
 log = logging.getLogger("gridpg.session")
+SEND_BUFFER_SIZE = 8192  # PostgreSQL's PQ_SEND_BUFFER_SIZE: answers held before a Sync flush past it
 
 # Statements whose named Parse is analysed on the catalog server before ParseComplete
 # (`on_parse`): the queries and writes a client prepares; utility statements (and gridpg's
@@ -148,6 +149,7 @@ class Session:
         # NotificationResponses for the client, held until it is idle outside a block
         # (`deliver_notification`) and written just before ReadyForQuery (`send_ready`).
         self.notifications: list[bytes] = []
+        self.notifications_due = False  # a write of `notifications` is scheduled (deliver_notification)
         # identifier truncation notices said for the client's statements: the servers'
         # repetitions of them are not relayed (`send`)
         self.said_truncations: set[str] = set()
@@ -225,15 +227,30 @@ class Session:
 
     def deliver_notification(self, message: bytes) -> None:
         """A notification, or the hub's WARNING of a gap (frontend/notify_hub.py), for this
-        session: written at once when the session waits for its client outside a
-        transaction, with nothing of its own in flight; else held for its next
-        ReadyForQuery outside a block (`send_ready`)."""
-        if self.fast_cycles and self.cycle is None and self.handover is None and not self.out \
-                and not self.notifications and not self.frames.buffered() \
-                and self.runner is not None and self.runner.txn_status() == b"I":
-            self.stream.write(message)
-        else:
-            self.notifications.append(message)
+        session: written as soon as the listener has read what came with it, when the
+        session waits for its client outside a transaction with nothing of its own in
+        flight; else held for its next ReadyForQuery outside a block (`send_ready`).
+        The notifications one read brings (a transaction's, which PostgreSQL sends in one
+        flush) go out in one write: written one by one, a client that stops after the
+        first batch (psycopg's `notifies(stop_after=1)`) heard part of a transaction."""
+        self.notifications.append(message)
+        if (self.notifications_due or len(self.notifications) == 1) and self._idle_for_notifications():
+            if not self.notifications_due:
+                self.notifications_due = True
+                asyncio.get_running_loop().call_soon(self._write_notifications)
+
+    def _idle_for_notifications(self) -> bool:
+        return (self.fast_cycles and self.cycle is None and self.handover is None and not self.out
+                and not self.frames.buffered()
+                and self.runner is not None and self.runner.txn_status() == b"I")
+
+    def _write_notifications(self) -> None:
+        """The notifications delivered since the write was scheduled, in one write, if the
+        session is still idle (else `send_ready` sends them with its next ReadyForQuery)."""
+        self.notifications_due = False
+        if self.notifications and self._idle_for_notifications():
+            self.stream.write(b"".join(self.notifications))
+            self.notifications.clear()
 
     # -- life --------------------------------------------------------------------------
 
@@ -443,7 +460,7 @@ class Session:
         if self.runner is not None and self.runner.is_loopback:
             idle_timeout = 0  # waits while the code it serves computes; the caller's session times out
         while True:
-            if not self.frames.buffered():
+            if not self.frames.buffered() and self.out and self._flush_before_sync():
                 await self.flush()
             frame = self.frames.next_frame()
             if frame is None:
@@ -481,6 +498,24 @@ class Session:
                     await self.flush()
             except ProtocolViolation:
                 raise
+
+    def _flush_before_sync(self) -> bool:
+        """Whether answers held while the client's input is drained go out before its Sync
+        or Flush: as PostgreSQL, only past a send buffer's worth (PQ_SEND_BUFFER_SIZE) or
+        after an error (which PostgreSQL flushes at once). Written whenever the input ran
+        dry, a pipeline's answers reached the client in more, smaller writes than
+        PostgreSQL's, and psycopg's pipeline, which reads what has come while it still
+        sends, took more round trips (its test_executemany_trace). Every answer a client
+        waits for without a Sync or Flush (CopyInResponse, a simple Query's) is flushed
+        where it is made."""
+        if self.skip_until_sync:
+            return True
+        size = 0
+        for message in self.out:
+            size += len(message)
+            if size >= SEND_BUFFER_SIZE:
+                return True
+        return False
 
     async def _read_idle(self) -> tuple[int, bytes]:
         """`read_frame` for the message loop: while it waits, routed cycles may run from the
@@ -851,8 +886,10 @@ class Session:
             self.statements.pop(name, None)
         else:
             portal = self.portals.pop(name, None)
-            if portal is not None and portal.node_portals:
-                assert self.runner is not None
+            assert self.runner is not None
+            if portal is None and name:  # (a cursor's name is never empty)
+                await prepared.close_cursor(self.runner.dispatcher, name)  # SQL DECLARE
+            elif portal is not None and portal.node_portals:
                 await self.runner.close_node_portals(portal)
         self.send(codec.CLOSE_COMPLETE)
 
