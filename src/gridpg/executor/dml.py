@@ -22,7 +22,7 @@ from pglast.stream import RawStream
 
 from gridpg.catalog.model import DistTable
 from gridpg.datanode.connection import BackendConnection
-from gridpg.errors import CONNECTION_FAILURE, FEATURE_NOT_SUPPORTED, PgError
+from gridpg.errors import CONNECTION_FAILURE, FEATURE_NOT_SUPPORTED, READ_ONLY_SQL_TRANSACTION, PgError
 from gridpg.executor import copy_instant, copy_server_hash, copyfill, copysplit, large_objects, server_files
 from gridpg.executor.copy_format import CopyFormat
 from gridpg.executor.copylines import CopyLines
@@ -1385,6 +1385,22 @@ def _ensure_default_markers_agree(dispatcher: Dispatcher, table: DistTable, colu
                       hint="Leave the column out of the COPY's column list: the cluster fills it then.")
 
 
+async def _ensure_writable(dispatcher: Dispatcher) -> None:
+    """PostgreSQL refuses COPY FROM in a read-only transaction before its CopyInResponse
+    (25006): the client never starts sending. The datanodes refused it only once the data
+    came, so psql reported the error after the data and a driver's plain execute() of the
+    COPY (psycopg's, which refuses to send COPY data from there) lost its connection. The
+    session's own hints say when to ask (`exchange.is_read_only`: BEGIN READ ONLY, SET
+    TRANSACTION, the defaults); the transaction's catalog connection answers."""
+    from gridpg.executor.exchange import is_read_only
+
+    if not is_read_only(dispatcher):
+        return
+    conn = await dispatcher.runner.txn.connection(dispatcher.coord.catalog_node, wants_block=True)
+    if await conn.read_only():
+        raise PgError(READ_ONLY_SQL_TRANSACTION, "cannot execute COPY FROM in a read-only transaction")
+
+
 async def copy_from_stdin(dispatcher: Dispatcher, request: ExecRequest, body: dict[str, Any],
                           table: DistTable, options: dict[str, Any], from_server: bool = False) -> None:
     """COPY FROM STDIN into a distributed table; `from_server`: the data is the output of
@@ -1419,6 +1435,7 @@ async def copy_from_stdin(dispatcher: Dispatcher, request: ExecRequest, body: di
     router.lines = CopyLines(list(table.groups), 1 if header and fmt != "binary" else 0,
                              replicated=table.method == "replication")
     router.cols, router.appended = cols, len(fill) + len(timed) if fmt != "binary" else 0
+    await _ensure_writable(dispatcher)
     if not from_server:
         dispatcher.session.send(codec.build_copy_response(b"G", 1 if fmt == "binary" else 0, len(listed or cols)))
     if "freeze" in options:
