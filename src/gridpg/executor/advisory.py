@@ -39,6 +39,8 @@ _SESSION_LEVEL = re.compile(r"\bpg_(try_)?advisory_lock(_shared)?\s*\(", re.IGNO
 # Statement kinds whose relations' rows are read where they live (datanodes, or the catalog
 # server for its own tables), each on a connection of that node's pool.
 _READS_ROWS = frozenset({"SelectStmt", "InsertStmt", "UpdateStmt", "DeleteStmt", "MergeStmt"})
+
+
 def mentions(sql: str) -> bool:
     return _ADVISORY.search(sql) is not None
 
@@ -63,9 +65,10 @@ async def run_if_advisory(dispatcher: Dispatcher, request: ExecRequest, session_
     except PgError:
         return False
     kind = sqlparse.node_type(tree)
-    if kind in _READS_ROWS and analyze.relations(tree):
+    over_tables = kind in _READS_ROWS and bool(analyze.relations(tree))
+    if over_tables:
         _refuse_locks_over_tables(tree, session_level)
-    if kind != "SelectStmt" or analyze.relations(tree):
+    if kind != "SelectStmt" or over_tables:
         return False
     node = lock_node(dispatcher.runner.snapshot())
     if node is None:

@@ -76,12 +76,13 @@ async def insert(dispatcher: Dispatcher, request: ExecRequest, tree: dict[str, A
                  resolved: list[Resolved]) -> None:
     target = resolved[0].table
     assert target is not None
-    if partial_reads(tree["InsertStmt"], resolved) == ["RETURNING"]:
+    reads = partial_reads(tree["InsertStmt"], resolved)
+    if list(reads) == ["RETURNING"]:
         from gridpg.executor import returning_reads
 
         await returning_reads.run(dispatcher, request, target)  # as a data-modifying WITH
         return
-    ensure_no_partial_reads(tree["InsertStmt"], resolved)
+    ensure_no_partial_reads(tree["InsertStmt"], resolved, reads)
     from gridpg.executor import no_column_insert
 
     if no_column_insert.has_no_columns(tree["InsertStmt"]):  # rows of defaults, as many as it returns
@@ -200,14 +201,15 @@ def _leaf_runs(rows: list[tuple[str, list[str]]], leaves: list[str]) -> list[tup
     return [(group, indexes) for (group, _), indexes in by_leaf.items()]
 
 
-def ensure_no_partial_reads(body: dict[str, Any], resolved: list[Resolved]) -> None:
+def ensure_no_partial_reads(body: dict[str, Any], resolved: list[Resolved],
+                            reads: dict[str, str] | None = None) -> None:
     """Refuse (0A000) an INSERT whose RETURNING list or ON CONFLICT DO UPDATE reads a
     distributed table in a sub-select: those run on the node of each inserted row, where
     the sub-select would see that node's rows only (a count of one node's share, stored or
     returned as if it were the table's). (`insert` runs one whose RETURNING list alone does
-    as a data-modifying WITH, executor/returning_reads.py.)"""
-    for what in partial_reads(body, resolved):
-        table = _partial_reads_of(body, resolved, what)
+    as a data-modifying WITH, executor/returning_reads.py.) `reads`: `partial_reads` of
+    the INSERT, when the caller has it."""
+    for what, table in (partial_reads(body, resolved) if reads is None else reads).items():
         raise PgError(FEATURE_NOT_SUPPORTED,
                       f'INSERT with a sub-select over distributed table "{table}" in its '
                       f"{what} clause is not supported by gridpg: it would run on the node of each "
@@ -215,10 +217,11 @@ def ensure_no_partial_reads(body: dict[str, Any], resolved: list[Resolved]) -> N
                       hint="Read the value in a statement of its own first.")
 
 
-def partial_reads(body: dict[str, Any], resolved: list[Resolved]) -> list[str]:
+def partial_reads(body: dict[str, Any], resolved: list[Resolved]) -> dict[str, str]:
     """The clauses of an INSERT ("RETURNING", "ON CONFLICT DO UPDATE") whose sub-selects
-    read a distributed table."""
-    return [what for what in _READING_CLAUSES if _partial_reads_of(body, resolved, what) is not None]
+    read a distributed table, each with the first such table's name."""
+    found = {what: _partial_reads_of(body, resolved, what) for what in _READING_CLAUSES}
+    return {what: table for what, table in found.items() if table is not None}
 
 
 _READING_CLAUSES = {"RETURNING": ("returningList", "returningClause"), "ON CONFLICT DO UPDATE": ("onConflictClause",)}

@@ -1268,10 +1268,9 @@ async def broadcast_write(dispatcher: Dispatcher, request: ExecRequest, plan: Di
             dest = await txn.connection(group, wants_block=True)
             txn.mark_written(group)
             for table, name in zip(plan.gather, scratch):
-                qualified = f"{quote_ident(table.schema)}.{quote_ident(table.name)}"
-                need, _ = needs[(table.schema, table.name)]
-                cols = ", ".join(quote_ident(c) for c in need.columns) if need.columns is not None else "*"
-                select = f"SELECT {cols} FROM {qualified}"
+                qualified = quote_qualified(table.schema, table.name)
+                need, columns = needs[(table.schema, table.name)]
+                select = need.select_sql(table.schema, table.name, columns, filtered=False)
                 if group in table.groups or await _holds_table(dest, qualified):
                     await dest.simple_query(f"CREATE UNLOGGED TABLE {name} AS {select} WITH NO DATA")
                 else:  # a table placed TO NODE others only: typed as the catalog server has it

@@ -498,22 +498,10 @@ async def describe_cursor(dispatcher: Dispatcher, name: str) -> bytes | None:
     """Describe of a portal the client did not bind: a cursor its DECLARE made on the
     session's catalog connection (psycopg's server-side cursors describe them so).
     The RowDescription or NoData message; None when the session holds no such cursor."""
-    txn = dispatcher.runner.txn
-    participant = txn.participants.get(dispatcher.coord.catalog_node)
-    conn = participant.conn if participant is not None else txn.pinned.get(dispatcher.coord.catalog_node)
+    conn = _cursor_connection(dispatcher)
     if conn is None:  # neither in this transaction nor kept for the session (WITH HOLD)
         return None
-    await conn.settle()
-    conn.send(codec.build_describe("P", name) + codec.SYNC)
-    answer: bytes | None = None
-    while True:
-        kind, raw = await conn.recv_raw()
-        if kind in (0x54, 0x6E):
-            answer = raw
-        elif kind == 0x5A:
-            conn.txn_status = raw[5:6]
-            return answer
-
+    return await _cursor_round(conn, codec.build_describe("P", name))
 
 
 async def close_cursor(dispatcher: Dispatcher, name: str) -> None:
@@ -526,18 +514,33 @@ async def close_cursor(dispatcher: Dispatcher, name: str) -> None:
     streaming = cursors.pop(name, None)
     if streaming is not None:
         await stream_cursor.close_on_nodes(streaming)
+    conn = _cursor_connection(dispatcher)
+    if conn is not None:  # (else no cursor is held there either)
+        await _cursor_round(conn, codec.build_close("P", name))
+
+
+def _cursor_connection(dispatcher: Dispatcher) -> BackendConnection | None:
+    """The catalog connection that holds the session's DECLAREd cursors: the transaction's,
+    or the one kept for the session (WITH HOLD); None: neither."""
     txn = dispatcher.runner.txn
     participant = txn.participants.get(dispatcher.coord.catalog_node)
-    conn = participant.conn if participant is not None else txn.pinned.get(dispatcher.coord.catalog_node)
-    if conn is None:  # no cursor held there either
-        return
+    return participant.conn if participant is not None else txn.pinned.get(dispatcher.coord.catalog_node)
+
+
+async def _cursor_round(conn: BackendConnection, message: bytes) -> bytes | None:
+    """`message` and a Sync on `conn`, read to its ReadyForQuery: the RowDescription or
+    NoData it answered, if any."""
     await conn.settle()
-    conn.send(codec.build_close("P", name) + codec.SYNC)
+    conn.send(message + codec.SYNC)
+    answer: bytes | None = None
     while True:
         kind, raw = await conn.recv_raw()
-        if kind == 0x5A:
+        if kind in (0x54, 0x6E):
+            answer = raw
+        elif kind == 0x5A:
             conn.txn_status = raw[5:6]
-            return
+            return answer
+
 
 # -- pg_prepared_statements --------------------------------------------------------------
 

@@ -34,7 +34,7 @@ from gridpg.errors import FEATURE_NOT_SUPPORTED, PgError
 from gridpg.pgwire import codec
 from gridpg.sql.parse import ast_nodes as nodes_of_kind
 from gridpg.sql.parse import parse_sql
-from gridpg.sql.quote import quote_ident, quote_literal
+from gridpg.sql.quote import quote_literal, quote_qualified
 
 if TYPE_CHECKING:
     from gridpg.catalog.model import DistTable
@@ -72,7 +72,7 @@ async def _may_write_elsewhere(dispatcher: Dispatcher, target: DistTable, events
     """Whether the target (or a partition of it) has triggers of these `events` or rules:
     what they write would be stored before the RETURNING list is read here, where
     PostgreSQL's sub-select sees the tables as they were before the statement."""
-    qualified = quote_literal(f"{quote_ident(target.schema)}.{quote_ident(target.name)}")
+    qualified = quote_literal(quote_qualified(target.schema, target.name))
     conn = await dispatcher.runner.txn.connection(dispatcher.coord.catalog_node, wants_block=False)
     rows = await conn.query(
         # (pg_partition_tree lists nothing for a table that is not partitioned)

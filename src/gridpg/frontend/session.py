@@ -234,10 +234,9 @@ class Session:
         flush) go out in one write: written one by one, a client that stops after the
         first batch (psycopg's `notifies(stop_after=1)`) heard part of a transaction."""
         self.notifications.append(message)
-        if (self.notifications_due or len(self.notifications) == 1) and self._idle_for_notifications():
-            if not self.notifications_due:
-                self.notifications_due = True
-                asyncio.get_running_loop().call_soon(self._write_notifications)
+        if len(self.notifications) == 1 and not self.notifications_due and self._idle_for_notifications():
+            self.notifications_due = True
+            asyncio.get_running_loop().call_soon(self._write_notifications)
 
     def _idle_for_notifications(self) -> bool:
         return (self.fast_cycles and self.cycle is None and self.handover is None and not self.out
@@ -508,14 +507,7 @@ class Session:
         sends, took more round trips (its test_executemany_trace). Every answer a client
         waits for without a Sync or Flush (CopyInResponse, a simple Query's) is flushed
         where it is made."""
-        if self.skip_until_sync:
-            return True
-        size = 0
-        for message in self.out:
-            size += len(message)
-            if size >= SEND_BUFFER_SIZE:
-                return True
-        return False
+        return self.skip_until_sync or sum(map(len, self.out)) >= SEND_BUFFER_SIZE
 
     async def _read_idle(self) -> tuple[int, bytes]:
         """`read_frame` for the message loop: while it waits, routed cycles may run from the
